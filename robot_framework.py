@@ -1,0 +1,1393 @@
+#!/usr/bin/env python3
+"""robot_framework.py: runs Sherpa RPA Orchestrator jobs on an unattended Windows robot account.
+
+Started by a Task Scheduler task at logon, it follows the Orchestrator's framework algorithm:
+
+    Ready heartbeat -> consumeNextJob -> job/update In Progress -> run the robot script while sending
+    Working heartbeats (abort on code 10, soft stop on 20) -> job/update final status -> loop;
+    when the Orchestrator has no job left, log off Windows.
+
+A robot script may also `import robot_framework` and call `stop_requested()` and `job_context()`;
+importing the module does nothing else (no logging set-up, no network, no signal handlers).
+
+Windows is the target platform, Linux is where the test suite runs; comments marked "Windows:" say
+where behaviour differs and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import configparser
+import contextlib
+import datetime
+import hashlib
+import json
+import logging
+import logging.handlers
+import os
+import random
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, NoReturn, Optional, TypeVar
+from urllib.parse import urlsplit
+
+import psutil
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+from urllib3.util.retry import Retry
+
+IS_WINDOWS = os.name == "nt"
+FRAMEWORK_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# --- Protocol numbers (python-framework-algorithm.txt) ------------------------------------------
+JOB_TYPE_ORCHESTRATED = 1
+
+ROBOT_STATUS_READY = 2
+ROBOT_STATUS_WORKING = 3
+
+HEARTBEAT_NO_ERROR = 0
+HEARTBEAT_ROBOT_NOT_FOUND = 101
+HEARTBEAT_JOB_ABORTING = 10
+HEARTBEAT_JOB_STOPPING = 20
+
+HAS_NEW_JOB_NO_JOB = 0
+HAS_NEW_JOB_FOUND = 1
+
+CONSUME_NO_ERROR = 0
+CONSUME_ROBOT_NOT_FOUND = 101
+CONSUME_NO_JOB = 102
+
+JOB_STATUS_ABORTED = 3
+JOB_STATUS_SUCCESS = 4
+JOB_STATUS_FAILED = 5
+JOB_STATUS_STOPPED = 7
+JOB_STATUS_IN_PROGRESS = 8
+JOB_STATUS_NAMES = {3: "Aborted", 4: "Success", 5: "Failed", 7: "Stopped", 8: "In Progress"}
+
+# --- Exit codes of this script (README "Exit codes") -------------------------------------------
+EXIT_OK = 0  # no job left (or --once done, or --check answered)
+EXIT_INTERNAL_ERROR = 1  # a bug: the traceback is in the log file
+EXIT_CONFIG = 2  # config.ini missing or invalid; nothing was sent
+EXIT_ROBOT_NOT_FOUND = 3  # the Orchestrator does not know (or refuses) this robot GUID
+EXIT_UNREACHABLE = 4  # the Orchestrator could not be reached / answered garbage for retry_seconds
+EXIT_ALREADY_RUNNING = 5  # another robot_framework.py runs for the same robot GUID
+EXIT_INTERRUPTED = 130  # Ctrl+C, SIGTERM, console close: the job was aborted, no logoff
+
+# --- What a robot script sees -------------------------------------------------------------------
+ENV_ROBOT_GUID = "ROBOT_GUID"
+ENV_ORCHESTRATOR_URL = "ROBOT_ORCHESTRATOR_URL"
+ENV_JOB_GUID = "ROBOT_JOB_GUID"  # also the marker that finds every process a job started
+ENV_JOB_NAME = "ROBOT_JOB_NAME"
+ENV_CONTEXT_FILE = "ROBOT_CONTEXT_FILE"
+ENV_STOP_FILE = "ROBOT_STOP_FILE"
+
+# --- Internal limits --------------------------------------------------------------------------
+BODY_SNIPPET = 200  # characters of a bad response body quoted in the log
+KILL_TIMEOUT = 15.0  # seconds the kill routine may take before it gives up and says so
+BACKOFF_FIRST = 0.5  # seconds before the first retry; doubles each attempt
+BACKOFF_MAX = 15.0  # longest pause between two retries
+CONSUME_CONNECT_RETRIES = 3  # consumeNextJob is retried only when it never reached the server
+LOG_MAX_BYTES = 5 * 1024 * 1024
+LOG_BACKUPS = 5
+MIN_HEARTBEAT_INTERVAL = 0.1
+RECOMMENDED_HEARTBEAT_INTERVAL = 10.0
+WINDOWS_RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
+
+log = logging.getLogger("robot_framework")
+T = TypeVar("T")
+
+
+# =================================================================================================
+# Robot-side helpers: a robot script imports these.
+# =================================================================================================
+def stop_requested() -> bool:
+    """True once the Orchestrator asked this job to stop (soft stop): finish up and exit."""
+    path = os.environ.get(ENV_STOP_FILE)
+    return bool(path) and os.path.exists(path)
+
+
+def job_context() -> dict[str, Any]:
+    """The consumed job as the Orchestrator sent it: {"job": ..., "process_version": ..., "task": ...}."""
+    path = os.environ.get(ENV_CONTEXT_FILE)
+    if not path:
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+# =================================================================================================
+# Errors
+# =================================================================================================
+class ConfigError(Exception):
+    """Invalid configuration: the message is the one line the user sees."""
+
+
+class AlreadyRunning(Exception):
+    """Another instance holds this robot's lock."""
+
+
+class OrchestratorError(Exception):
+    """A call that failed; `transient` ones are worth retrying."""
+
+    transient = True
+
+    def __init__(self, message: str, retry_after: Optional[float] = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RequestNotSent(OrchestratorError):
+    """The request surely never reached the server (refused, connect timeout, DNS)."""
+
+
+class RequestRejected(OrchestratorError):
+    """A 4xx answer that retrying will not change."""
+
+    transient = False
+
+
+class RobotRefused(OrchestratorError):
+    """401/403: the Orchestrator refuses this robot GUID."""
+
+    transient = False
+
+
+class Unreachable(Exception):
+    """Retries ran out; the message says what failed last."""
+
+
+class Interrupted(Exception):
+    """SIGTERM, SIGBREAK or a console close event reached the framework."""
+
+
+# =================================================================================================
+# Configuration
+# =================================================================================================
+@dataclass
+class Config:
+    path: str
+    host: str
+    robot_guid: str
+    verify_tls: Any  # True, False or a CA bundle path
+    request_timeout: float
+    retry_seconds: float
+    scripts_dir: str
+    python: str
+    heartbeat_interval: float
+    stop_timeout: float
+    job_timeout: float
+    kill_leftovers: bool
+    stop_interrupt: str
+    new_console: bool
+    logoff: bool
+    logoff_command: str
+    log_dir: str
+    level: str
+    keep_jobs: int
+
+
+DEFAULT_LOGOFF_COMMAND = "shutdown /l"
+# section -> key -> default (None: required)
+CONFIG_KEYS: dict[str, dict[str, Optional[str]]] = {
+    "orchestrator": {
+        "host": None,
+        "robot_guid": None,
+        "verify_tls": "true",
+        "request_timeout": "30",
+        "retry_seconds": "120",
+    },
+    "robot": {
+        "scripts_dir": "robots",
+        "python": "",
+        "heartbeat_interval": "10",
+        "stop_timeout": "60",
+        "job_timeout": "0",
+        "kill_leftovers": "true",
+        "stop_interrupt": "auto",
+        "new_console": "false",
+    },
+    "session": {"logoff": "true", "logoff_command": DEFAULT_LOGOFF_COMMAND},
+    "logging": {"log_dir": "logs", "level": "INFO", "keep_jobs": "50"},
+}
+TRUE_WORDS = {"true", "yes", "on", "1"}
+FALSE_WORDS = {"false", "no", "off", "0"}
+
+
+def load_config(path: str) -> tuple[Config, list[str]]:
+    """Read and validate config.ini; returns the config and warnings (unknown keys, odd values)."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"{path}: config file not found; copy config.ini from the framework folder "
+                          "or pass --config PATH")
+    parser = configparser.ConfigParser(interpolation=None)  # '%' in a command must stay literal
+    try:
+        with open(path, encoding="utf-8-sig") as f:  # -sig: Notepad may save a BOM
+            parser.read_file(f)
+    except (configparser.Error, UnicodeDecodeError, OSError) as e:
+        first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ConfigError(f"{path}: cannot be read as an INI file: {first_line}") from None
+
+    warnings = []
+    for section in parser.sections():
+        if section not in CONFIG_KEYS:
+            warnings.append(f"{path}: unknown section [{section}] is ignored")
+            continue
+        for key in parser[section]:
+            if key not in CONFIG_KEYS[section]:
+                warnings.append(f"{path}: unknown key [{section}] {key} is ignored")
+
+    base_dir = os.path.dirname(os.path.abspath(path))
+
+    def raw(section: str, key: str) -> str:
+        value = parser.get(section, key, fallback=None)
+        if value is None or not value.strip():
+            default = CONFIG_KEYS[section][key]
+            if default is None:
+                fail(section, key, "is required")
+            return default
+        return value.strip()
+
+    def fail(section: str, key: str, problem: str) -> NoReturn:
+        raise ConfigError(f"{path}: [{section}] {key} {problem}")
+
+    def number(section: str, key: str, minimum: float) -> float:
+        text = raw(section, key)
+        try:
+            value = float(text)
+        except ValueError:
+            fail(section, key, f"must be a number of seconds, not {text!r}")
+        if not value >= minimum or value == float("inf"):
+            fail(section, key, f"must be at least {minimum:g}, not {text!r}")
+        return value
+
+    def boolean(section: str, key: str) -> bool:
+        text = raw(section, key).lower()
+        if text in TRUE_WORDS:
+            return True
+        if text in FALSE_WORDS:
+            return False
+        fail(section, key, f"must be true or false, not {text!r}")
+
+    def folder(section: str, key: str) -> str:
+        return os.path.normpath(os.path.join(base_dir, os.path.expandvars(raw(section, key))))
+
+    host = raw("orchestrator", "host").rstrip("/")
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        fail("orchestrator", "host", f"must be an http:// or https:// URL such as https://orchestrator.example, "
+                                     f"not {host!r}")
+    guid = raw("orchestrator", "robot_guid")
+    try:
+        uuid.UUID(guid)
+    except ValueError:
+        fail("orchestrator", "robot_guid", "must be the robot's GUID as shown in the Orchestrator "
+                                           "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+    verify_text = raw("orchestrator", "verify_tls")
+    verify: Any
+    if verify_text.lower() in TRUE_WORDS:
+        verify = True
+    elif verify_text.lower() in FALSE_WORDS:
+        verify = False
+    else:
+        verify = os.path.normpath(os.path.join(base_dir, os.path.expandvars(verify_text)))
+        if not os.path.isfile(verify):
+            fail("orchestrator", "verify_tls", f"must be true, false or the path of a CA bundle file; "
+                                               f"{verify} does not exist")
+
+    interval = number("robot", "heartbeat_interval", MIN_HEARTBEAT_INTERVAL)
+    if interval < RECOMMENDED_HEARTBEAT_INTERVAL:
+        warnings.append(f"{path}: [robot] heartbeat_interval {interval:g} is below the "
+                        f"{RECOMMENDED_HEARTBEAT_INTERVAL:g} s the Orchestrator documentation recommends")
+    stop_interrupt = raw("robot", "stop_interrupt").lower()
+    if stop_interrupt in TRUE_WORDS:
+        stop_interrupt = "true"
+    elif stop_interrupt in FALSE_WORDS:
+        stop_interrupt = "false"
+    elif stop_interrupt != "auto":
+        fail("robot", "stop_interrupt", f"must be auto, true or false, not {stop_interrupt!r}")
+    level = raw("logging", "level").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        fail("logging", "level", f"must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+    logoff_command = raw("session", "logoff_command")
+    try:
+        if not split_command(logoff_command):
+            raise ValueError("empty")
+    except ValueError as e:
+        fail("session", "logoff_command", f"cannot be split into a command line ({e})")
+
+    cfg = Config(
+        path=os.path.abspath(path),
+        host=host,
+        robot_guid=guid,
+        verify_tls=verify,
+        request_timeout=number("orchestrator", "request_timeout", 0.1),
+        retry_seconds=number("orchestrator", "retry_seconds", 0),
+        scripts_dir=folder("robot", "scripts_dir"),
+        python=raw("robot", "python"),
+        heartbeat_interval=interval,
+        stop_timeout=number("robot", "stop_timeout", 0),
+        job_timeout=number("robot", "job_timeout", 0),
+        kill_leftovers=boolean("robot", "kill_leftovers"),
+        stop_interrupt=stop_interrupt,
+        new_console=boolean("robot", "new_console"),
+        logoff=boolean("session", "logoff"),
+        logoff_command=logoff_command,
+        log_dir=folder("logging", "log_dir"),
+        level=level,
+        keep_jobs=int(number("logging", "keep_jobs", 1)),
+    )
+    if cfg.python and not (shutil.which(cfg.python) or os.path.isfile(cfg.python)):
+        fail("robot", "python", f"names {cfg.python!r}, which is neither a file nor on PATH")
+    return cfg, warnings
+
+
+def split_command(command: str) -> list[str]:
+    """Split a command line into arguments without a shell.
+
+    Windows: POSIX shlex rules would eat the backslashes of C:\\paths, so Windows splits in
+    non-POSIX mode and strips the quotes that mode keeps.
+    """
+    if IS_WINDOWS:
+        return [part[1:-1] if len(part) > 1 and part[0] == part[-1] == '"' else part
+                for part in shlex.split(command, posix=False)]
+    return shlex.split(command)
+
+
+# =================================================================================================
+# Logging
+# =================================================================================================
+def setup_logging(cfg: Config, verbose: bool) -> None:
+    os.makedirs(cfg.log_dir, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(levelname)-7s [%(process)d] %(message)s")
+    # Windows: rotation renames the file, which fails while another process has it open; robot
+    # accounts that share one install therefore need their own log_dir (README).
+    file_handler = logging.handlers.RotatingFileHandler(
+        os.path.join(cfg.log_dir, "robot_framework.log"), maxBytes=LOG_MAX_BYTES,
+        backupCount=LOG_BACKUPS, encoding="utf-8")
+    file_handler.setFormatter(fmt)
+    log.addHandler(file_handler)
+    if sys.stderr is not None:  # pythonw.exe has no console: sys.stderr is None there
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(fmt)
+        log.addHandler(console)
+    log.setLevel(logging.DEBUG if verbose else getattr(logging, cfg.level))
+    log.propagate = False
+
+
+def report_early_error(message: str, config_path: str) -> None:
+    """A config error happens before logging exists; pythonw has no stderr, so keep it in a file."""
+    if sys.stderr is not None:
+        print(f"robot_framework: {message}", file=sys.stderr)
+        return
+    with contextlib.suppress(OSError):
+        folder = os.path.dirname(os.path.abspath(config_path))
+        with open(os.path.join(folder, "robot_framework-error.log"), "a", encoding="utf-8") as f:
+            f.write(f"{datetime.datetime.now().isoformat(timespec='seconds')} {message}\n")
+
+
+def clean(text: Any, limit: int = BODY_SNIPPET) -> str:
+    """Untrusted text (names, ErrorText, bodies) made safe for one log line."""
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text))
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# =================================================================================================
+# Identity: Machine, IP, MAC (computed once)
+# =================================================================================================
+@dataclass
+class Identity:
+    machine: str
+    ip: str
+    mac: str
+
+
+def detect_identity(host_url: str) -> Identity:
+    ip = local_ip_towards(host_url)
+    return Identity(machine=socket.gethostname(), ip=ip, mac=mac_of(ip))
+
+
+def local_ip_towards(host_url: str) -> str:
+    """The local address of the route to the Orchestrator.
+
+    A UDP connect() only asks the routing table; no packet is sent. gethostbyname(gethostname())
+    would give 127.0.1.1 or a virtual adapter's address instead.
+    """
+    parts = urlsplit(host_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        family, _, _, _, address = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_UDP)[0]
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.connect(address)
+            return s.getsockname()[0]
+    except OSError as e:
+        log.warning("Cannot tell the local IP address towards %s (%s); sending IP empty", parts.hostname, e)
+        return ""
+
+
+def mac_of(ip: str) -> str:
+    """MAC of the interface that holds `ip` (psutil, in-process), else getmac's guess, else empty."""
+    try:
+        for addresses in psutil.net_if_addrs().values():
+            if any(a.address == ip for a in addresses):
+                for a in addresses:
+                    if a.family == psutil.AF_LINK and a.address:
+                        return a.address.replace("-", ":").lower()  # Windows writes AA-BB-..
+    except OSError as e:
+        log.debug("psutil.net_if_addrs failed: %s", e)
+    try:
+        import getmac  # imported only here: it is the fallback and costs start-up time
+
+        mac = getmac.get_mac_address()
+    except Exception as e:  # getmac probes many OS tools; any failure means "unknown"
+        log.debug("getmac failed: %s", e)
+        mac = None
+    if not mac:
+        log.warning("Cannot tell the MAC address of the interface with IP %r; sending MAC empty", ip)
+        return ""
+    return mac.lower()
+
+
+# =================================================================================================
+# The Orchestrator API
+# =================================================================================================
+@dataclass
+class Heartbeat:
+    error_code: int
+    error_text: str
+    has_new_job: bool
+
+
+@dataclass
+class ConsumedJob:
+    guid: str
+    name: str  # ProcessVersion["Name"]: the robot script; "" when missing
+    job: Any
+    process_version: Any
+    task: Any
+    problem: str = ""  # why this job cannot run (it is then reported Failed)
+
+
+class Orchestrator:
+    """One requests.Session, the robot's Basic auth, and one attempt per call (retries are the caller's)."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.session = requests.Session()
+        token = base64.b64encode(cfg.robot_guid.encode("utf-8")).decode("ascii")
+        # The GUID is a credential: it lives only in this header, which is never logged.
+        self.session.headers["Authorization"] = "Basic " + token
+        self.session.headers["User-Agent"] = "robot_framework.py"
+        # consumeNextJob is not idempotent: urllib3 retries it only for errors raised before the
+        # request was sent (connect=...), never after (read=False, other=False re-raise at once).
+        consume_retry = Retry(total=CONSUME_CONNECT_RETRIES, connect=CONSUME_CONNECT_RETRIES, read=False,
+                              other=False, status=0, backoff_factor=BACKOFF_FIRST, allowed_methods=None,
+                              raise_on_status=False)
+        self.session.mount(cfg.host + "/api/robot/consumeNextJob", HTTPAdapter(max_retries=consume_retry))
+        self.update_method = "PUT"  # the algorithm's verb; POST once the server answers 405
+
+    def call(self, method: str, endpoint: str, fields: dict[str, Any], timeout: Optional[float] = None) -> Any:
+        """Send form fields, return the decoded JSON body; raise an OrchestratorError subclass."""
+        what = f"{method} {endpoint}"
+        try:
+            # verify= is passed per request on purpose: a Session-level value loses to
+            # REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from the environment (requests' merge rules).
+            response = self.session.request(method, self.cfg.host + endpoint, data=fields,
+                                            timeout=timeout or self.cfg.request_timeout,
+                                            verify=self.cfg.verify_tls)
+        except requests.exceptions.SSLError as e:
+            raise OrchestratorError(f"{what}: TLS error ({clean(e)}); check [orchestrator] verify_tls") from None
+        except requests.RequestException as e:
+            error = RequestNotSent if never_sent(e) else OrchestratorError
+            raise error(f"{what}: {describe_network_error(e)}") from None
+        status = response.status_code
+        if status in (401, 403):
+            raise RobotRefused(f"{what}: HTTP {status}: the Orchestrator refuses this robot GUID; "
+                               f"check [orchestrator] robot_guid")
+        if status in (408, 429) or status >= 500:
+            raise OrchestratorError(f"{what}: HTTP {status}, body {snippet(response)}",
+                                    retry_after=retry_after_seconds(response))
+        if not 200 <= status < 300:
+            raise RequestRejected(f"{what}: HTTP {status}, body {snippet(response)}")
+        try:
+            return response.json()
+        except ValueError:
+            raise OrchestratorError(f"{what}: HTTP {status} but the body is not JSON: {snippet(response)}") from None
+
+    # --- the three endpoints of the algorithm ---
+    def heartbeat(self, identity: Identity, status: int, job_guid: str = "", job_name: str = "",
+                  timeout: Optional[float] = None) -> Heartbeat:
+        body = self.call("POST", "/api/robot/heartbeat", {
+            "RobotGUID": self.cfg.robot_guid,
+            "Machine": identity.machine,
+            "IP": identity.ip,
+            "MAC": identity.mac,
+            "Status": status,
+            "JobGUID": job_guid,
+            "JobName": job_name,
+            "JobType": JOB_TYPE_ORCHESTRATED,
+        }, timeout=timeout)
+        fields = expect_object(body, "heartbeat")
+        error_code = as_int(fields.get("HeartbeatErrorCode"))
+        if error_code is None:
+            raise OrchestratorError(f"heartbeat: answer without a numeric HeartbeatErrorCode: {clean(body)}")
+        has_new_job = as_int(fields.get("HasNewJob"))
+        if has_new_job is None and status == ROBOT_STATUS_READY and error_code == HEARTBEAT_NO_ERROR:
+            log.warning("heartbeat: answer without a numeric HasNewJob (%s); taken as no new job", clean(body))
+        return Heartbeat(error_code, clean(fields.get("ErrorText") or ""), has_new_job == HAS_NEW_JOB_FOUND)
+
+    def consume_next_job(self) -> tuple[int, str, Optional[ConsumedJob]]:
+        body = self.call("POST", "/api/robot/consumeNextJob",
+                         {"RobotGUID": self.cfg.robot_guid, "Status": ROBOT_STATUS_READY})
+        fields = expect_object(body, "consumeNextJob")
+        code = as_int(fields.get("ConsumeJobErrorCode"))
+        if code is None:
+            raise OrchestratorError(f"consumeNextJob: answer without a numeric ConsumeJobErrorCode: {clean(body)}")
+        text = clean(fields.get("ErrorText") or "")
+        if code != CONSUME_NO_ERROR:
+            return code, text, None
+        return code, text, parse_consumed_job(fields)
+
+    def update_job(self, job_guid: str, status: int) -> None:
+        fields = {"guid": job_guid, "status": status}
+        try:
+            self.call(self.update_method, "/api/job/update", fields)
+        except RequestRejected as e:
+            if self.update_method != "PUT" or "HTTP 405" not in str(e):
+                raise
+            # The Orchestrator's API reference lists POST for this path; switch once, for good.
+            log.info("job/update: the server does not allow PUT (405); using POST from now on")
+            self.update_method = "POST"
+            self.call(self.update_method, "/api/job/update", fields)
+
+
+def never_sent(error: requests.RequestException) -> bool:
+    """True when the request surely did not reach the server: refused, DNS failure, connect timeout."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    reason = error.args[0] if error.args else None
+    reason = getattr(reason, "reason", reason)  # MaxRetryError wraps the cause
+    return isinstance(reason, NewConnectionError)
+
+
+def describe_network_error(error: requests.RequestException) -> str:
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "connect timed out"
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return "no answer within request_timeout"
+    if never_sent(error):
+        return "cannot connect (refused or unknown host)"
+    return f"connection failed ({clean(error, 120)})"
+
+
+def snippet(response: requests.Response) -> str:
+    return repr(clean(response.text))
+
+
+def retry_after_seconds(response: requests.Response) -> Optional[float]:
+    header = response.headers.get("Retry-After")
+    if not header:
+        return None
+    try:
+        return Retry(0).parse_retry_after(header)  # seconds or an HTTP date
+    except Exception:
+        return None
+
+
+def expect_object(body: Any, what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise OrchestratorError(f"{what}: expected a JSON object, got {type(body).__name__}: {clean(body)}")
+    return body
+
+
+def as_int(value: Any) -> Optional[int]:
+    """1, "1", 1.0 -> 1; anything else (None, "yes", True) -> None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    return None
+
+
+def decode_nested(value: Any) -> Any:
+    """Job/ProcessVersion/Task arrive as JSON-encoded strings (as the document parses them) or objects."""
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def parse_consumed_job(fields: dict[str, Any]) -> Optional[ConsumedJob]:
+    job = decode_nested(fields.get("Job"))
+    version = decode_nested(fields.get("ProcessVersion"))
+    # The document's example reads the key ' Task ' with spaces: match ignoring surrounding space.
+    task = next((decode_nested(v) for k, v in fields.items() if isinstance(k, str) and k.strip() == "Task"), None)
+    guid = job.get("GUID") if isinstance(job, dict) else None
+    if not isinstance(guid, str) or not guid.strip():
+        log.error("consumeNextJob: the job has no GUID, so it cannot be run or reported; skipped. Job: %s",
+                  clean(fields.get("Job")))
+        return None
+    consumed = ConsumedJob(guid=guid.strip(), name="", job=job, process_version=version, task=task)
+    name = version.get("Name") if isinstance(version, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        consumed.problem = f"ProcessVersion has no Name, so no robot script can be chosen: {clean(version)}"
+    else:
+        consumed.name = name.strip()
+    return consumed
+
+
+# =================================================================================================
+# Retries (heartbeat and job/update are idempotent; consumeNextJob is retried by its adapter only)
+# =================================================================================================
+def with_retries(what: str, attempt: Callable[[], T], seconds: float) -> T:
+    """Repeat `attempt` on transient errors with exponential backoff and jitter for up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    failures = 0
+    while True:
+        try:
+            return attempt()
+        except OrchestratorError as e:
+            if not e.transient:
+                raise
+            failures += 1
+            pause = random.uniform(0.5, 1.0) * min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
+            if e.retry_after is not None:
+                pause = max(pause, e.retry_after)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Unreachable(f"{what} failed for {seconds:g} s; last error: {e}") from None
+            pause = min(pause, remaining)
+            log.warning("%s failed (attempt %d): %s; retrying in %.1f s", what, failures, e, pause)
+            time.sleep(pause)
+
+
+# =================================================================================================
+# Per-robot files: single-instance lock, running-job state, journal of undelivered final statuses
+# =================================================================================================
+class RobotFiles:
+    """Files keyed by a hash of the robot GUID (the GUID itself is a credential, not a file name)."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.key = hashlib.sha256(cfg.robot_guid.lower().encode()).hexdigest()[:16]
+        self.journal = os.path.join(cfg.log_dir, f"journal-{self.key}.json")
+        self.running = os.path.join(cfg.log_dir, f"running-{self.key}.json")
+        # The lock lives in the temp folder, not log_dir, so two configs naming the same GUID with
+        # different log_dirs still exclude each other. Windows: %TEMP% is per user, and a robot
+        # GUID belongs to one user account.
+        self.lock_path = os.path.join(tempfile.gettempdir(), f"robot_framework-{self.key}.lock")
+        self._lock_file: Optional[Any] = None
+
+    def acquire_lock(self) -> None:
+        """Hold an OS lock for this GUID while the process lives; the OS drops it when we die."""
+        f = open(self.lock_path, "a+")  # held open for the life of the process
+        try:
+            if IS_WINDOWS:
+                import msvcrt
+
+                f.seek(0)
+                msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)  # byte-range lock, freed at process exit
+            else:
+                import fcntl
+
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            raise AlreadyRunning(f"another robot_framework.py is already running for this robot GUID (lock "
+                                 f"{self.lock_path}); this one exits without contacting the Orchestrator") from None
+        self._lock_file = f  # file descriptors are not inherited by the robot (PEP 446)
+
+    # --- running-job state (crash recovery) ---
+    def save_running(self, state: dict[str, Any]) -> None:
+        write_json_atomically(self.running, state)
+
+    def clear_running(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.running)
+
+    def load_running(self) -> Optional[dict[str, Any]]:
+        return self._load(self.running, dict)
+
+    # --- journal of final statuses not yet delivered ---
+    def journal_entries(self) -> list[dict[str, Any]]:
+        entries = self._load(self.journal, list) or []
+        good = [e for e in entries if isinstance(e, dict) and isinstance(e.get("guid"), str)
+                and as_int(e.get("status")) is not None]
+        if len(good) != len(entries):
+            log.error("Journal %s: %d malformed entries dropped", self.journal, len(entries) - len(good))
+        return good
+
+    def journal_put(self, guid: str, status: int, reason: str) -> None:
+        entries = [e for e in self.journal_entries() if e["guid"] != guid]
+        entries.append({"guid": guid, "status": status, "reason": reason,
+                        "at": datetime.datetime.now().isoformat(timespec="seconds")})
+        write_json_atomically(self.journal, entries)
+
+    def journal_remove(self, guid: str) -> None:
+        entries = [e for e in self.journal_entries() if e["guid"] != guid]
+        if entries:
+            write_json_atomically(self.journal, entries)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.journal)
+
+    def _load(self, path: str, kind: type) -> Any:
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+            if not isinstance(data, kind):
+                raise ValueError(f"expected a JSON {kind.__name__}")
+            return data
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            aside = f"{path}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
+            with contextlib.suppress(OSError):
+                os.replace(path, aside)
+            log.error("%s is unreadable (%s); set aside as %s", path, clean(e), aside)
+            return None
+
+
+def write_json_atomically(path: str, data: Any) -> None:
+    """Write-then-rename, so a crash leaves the old file or the new one, never half of one."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)  # atomic on NTFS and POSIX file systems alike
+
+
+# =================================================================================================
+# Killing everything a job started
+# =================================================================================================
+def current_username() -> str:
+    try:
+        return psutil.Process().username()
+    except psutil.Error:
+        return ""
+
+
+def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psutil.Process]:
+    """The robot's live tree plus every process of this user whose environment carries the job marker.
+
+    The tree walk misses a grandchild whose parent already exited (Windows never re-parents, POSIX
+    re-parents to init); the marker, inherited by every descendant, finds those. Processes of other
+    users and of other jobs never match.
+    """
+    found: dict[int, psutil.Process] = {}
+    me = os.getpid()
+    if root is not None:
+        with contextlib.suppress(psutil.Error):
+            if root.is_running():  # also false when the PID was recycled (create time differs)
+                found[root.pid] = root
+                for child in root.children(recursive=True):
+                    found[child.pid] = child
+    if marker:
+        user = current_username()
+        for proc in psutil.process_iter(["username", "environ"]):
+            info = proc.info
+            if proc.pid == me or info.get("username") != user or not info.get("environ"):
+                continue
+            if info["environ"].get(ENV_JOB_GUID) == marker:
+                found.setdefault(proc.pid, proc)
+    alive = []
+    for proc in found.values():
+        with contextlib.suppress(psutil.Error):
+            if proc.pid != me and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+    return alive
+
+
+def kill_job_processes(marker: str, root: Optional[psutil.Process], why: str) -> list[str]:
+    """The one kill routine: abort, stop escalation, job timeout, job end, crash recovery, interrupt.
+
+    Each pass suspends what it found (so nothing spawns mid-kill), kills it deepest first, and the
+    passes repeat until one finds nothing or KILL_TIMEOUT runs out.
+    """
+    deadline = time.monotonic() + KILL_TIMEOUT
+    killed: dict[int, str] = {}
+    while time.monotonic() < deadline:
+        victims = find_job_processes(marker, root)
+        if not victims:
+            break
+        for proc in victims:
+            with contextlib.suppress(psutil.Error):
+                killed.setdefault(proc.pid, clean(proc.name(), 60))
+                proc.suspend()
+        for proc in reversed(victims):
+            kill_one(proc)
+        psutil.wait_procs(victims, timeout=1.0)
+    else:
+        log.error("Could not kill every process of job %s within %g s (%s); some may still run",
+                  clean(marker, 60), KILL_TIMEOUT, why)
+    names = [f"{name}({pid})" for pid, name in killed.items()]
+    if names:
+        log.info("Killed %d process(es) of job %s (%s): %s", len(names), clean(marker, 60), why, ", ".join(names))
+    return names
+
+
+def kill_one(proc: psutil.Process) -> None:
+    try:
+        proc.kill()
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.AccessDenied:
+        if IS_WINDOWS:
+            # Windows: psutil's TerminateProcess can be refused where taskkill (which also walks
+            # the tree by parent PID) still succeeds.
+            subprocess.run(["taskkill", "/T", "/F", "/PID", str(proc.pid)], capture_output=True, check=False)
+        else:
+            log.warning("Not allowed to kill process %d", proc.pid)
+
+
+# =================================================================================================
+# Running one job
+# =================================================================================================
+@dataclass
+class JobFiles:
+    folder: str
+    context: str
+    output: str
+    stop: str
+
+
+def resolve_robot_script(scripts_dir: str, name: str) -> tuple[list[str], str]:
+    """Map the untrusted ProcessVersion name to (arguments after python, working folder).
+
+    Raises ValueError with the reason when the name is unsafe or names nothing.
+    """
+    if not name or name != name.strip() or re.search(r"[\x00-\x1f\x7f/\\:*?\"<>|]", name):
+        raise ValueError(f"robot name {clean(name)!r} contains a path separator, drive, wildcard or "
+                         "control character")
+    if name in (".", "..") or name.startswith(".") or name.endswith("."):
+        raise ValueError(f"robot name {clean(name)!r} is not a plain file name")
+    if name.split(".", maxsplit=1)[0].upper() in WINDOWS_RESERVED_NAMES:
+        raise ValueError(f"robot name {clean(name)!r} is a Windows device name")
+    root = os.path.realpath(scripts_dir)
+    file_name = name if name.lower().endswith(".py") else name + ".py"
+    candidates = [os.path.join(root, file_name), os.path.join(root, name, "__main__.py")]
+    for candidate in candidates:
+        real = os.path.realpath(candidate)
+        # A symlink or junction inside scripts_dir must not lead out of it.
+        if os.path.commonpath([root, real]) != root:
+            raise ValueError(f"robot {clean(name)!r} resolves outside scripts_dir")
+        if os.path.isfile(real):
+            if os.path.basename(real) == "__main__.py":
+                folder = os.path.dirname(real)
+                return [folder], folder  # python runs a folder's __main__.py
+            return [real], os.path.dirname(real)
+    raise ValueError(f"robot script {clean(name)!r} not found: neither {file_name} nor {name}{os.sep}__main__.py "
+                     f"in {root}")
+
+
+def prepare_job_folder(cfg: Config, job: ConsumedJob) -> JobFiles:
+    jobs_dir = os.path.join(cfg.log_dir, "jobs")
+    os.makedirs(jobs_dir, exist_ok=True)
+    safe_guid = re.sub(r"[^A-Za-z0-9-]", "_", job.guid)[:64]
+    folder = os.path.join(jobs_dir, f"{time.strftime('%Y%m%d-%H%M%S')}_{safe_guid}")
+    os.makedirs(folder, exist_ok=True)
+    files = JobFiles(folder, os.path.join(folder, "context.json"), os.path.join(folder, "output.log"),
+                     os.path.join(folder, "stop"))
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(files.stop)
+    write_json_atomically(files.context, {"job": job.job, "process_version": job.process_version, "task": job.task})
+    prune_job_folders(jobs_dir, cfg.keep_jobs)
+    return files
+
+
+def prune_job_folders(jobs_dir: str, keep: int) -> None:
+    folders = sorted(d for d in os.listdir(jobs_dir) if os.path.isdir(os.path.join(jobs_dir, d)))
+    for old in folders[:-keep]:
+        shutil.rmtree(os.path.join(jobs_dir, old), ignore_errors=True)
+
+
+def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str], cwd: str) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update({
+        ENV_ROBOT_GUID: cfg.robot_guid,
+        ENV_ORCHESTRATOR_URL: cfg.host,
+        ENV_JOB_GUID: job.guid,
+        ENV_JOB_NAME: job.name,
+        ENV_CONTEXT_FILE: files.context,
+        ENV_STOP_FILE: files.stop,
+        "PYTHONUNBUFFERED": "1",  # output reaches output.log as it is printed
+        "PYTHONIOENCODING": "utf-8",  # Windows: a cp1252 file would make print() of non-Latin text crash
+    })
+    # `import robot_framework` in a robot finds this file.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (FRAMEWORK_DIR, env.get("PYTHONPATH", "")) if p)
+    python = cfg.python or sys.executable
+    options: dict[str, Any] = {}
+    if IS_WINDOWS:
+        # Own process group: a Ctrl+C meant for the framework's console does not reach the robot,
+        # and CTRL_BREAK_EVENT can target the robot alone. No console window by default: the robot's
+        # output goes to output.log, and a window would sit on the desktop the robot automates.
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP
+        flags |= subprocess.CREATE_NEW_CONSOLE if cfg.new_console else subprocess.CREATE_NO_WINDOW
+        options["creationflags"] = flags
+    else:
+        options["start_new_session"] = True  # own process group: SIGINT on Stop reaches the whole group
+    with open(files.output, "ab") as output:  # a file, not a pipe: a chatty robot can never block
+        return subprocess.Popen([python, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=output, stderr=subprocess.STDOUT, **options)
+
+
+def request_soft_stop(cfg: Config, proc: subprocess.Popen, files: JobFiles) -> None:
+    """Stop file always; plus a polite interrupt where the platform has one a Python robot can handle."""
+    with open(files.stop, "w", encoding="utf-8") as f:
+        f.write("stop requested by the Orchestrator\n")
+    if cfg.stop_interrupt == "false":
+        return
+    try:
+        if not IS_WINDOWS:
+            os.killpg(proc.pid, signal.SIGINT)  # KeyboardInterrupt in the robot lets `finally` run
+        elif cfg.stop_interrupt == "true":
+            # Windows: CTRL_BREAK_EVENT kills a Python child outright unless it handles SIGBREAK,
+            # and needs a console shared with the robot (none under pythonw or CREATE_NO_WINDOW),
+            # so it is sent only when stop_interrupt = true.
+            proc.send_signal(signal.CTRL_BREAK_EVENT)
+    except OSError as e:
+        log.warning("Could not interrupt the robot (pid %d): %s; it still has the stop file", proc.pid, e)
+
+
+def supervise_robot(cfg: Config, orch: Orchestrator, identity: Identity, job: ConsumedJob,
+                    proc: subprocess.Popen, files: JobFiles) -> tuple[int, str]:
+    """Wait for the robot while sending Working heartbeats; return (final job status, reason)."""
+    started = time.monotonic()
+    next_heartbeat = started + cfg.heartbeat_interval
+    job_deadline = started + cfg.job_timeout if cfg.job_timeout else None
+    stop_deadline: Optional[float] = None
+    while True:
+        wake = min(t for t in (next_heartbeat, job_deadline, stop_deadline) if t is not None)
+        try:
+            # Returns the moment the robot exits: the outcome is never a heartbeat late.
+            exit_code = proc.wait(timeout=max(0.0, wake - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            exit_code = None
+        if exit_code is not None:
+            if stop_deadline is not None:
+                return JOB_STATUS_STOPPED, f"stopped on request (exit code {exit_code})"
+            if exit_code == 0:
+                return JOB_STATUS_SUCCESS, "exit code 0"
+            return JOB_STATUS_FAILED, describe_exit(exit_code)
+        now = time.monotonic()
+        if job_deadline is not None and now >= job_deadline:
+            return JOB_STATUS_FAILED, f"ran past job_timeout ({cfg.job_timeout:g} s) and was killed"
+        if stop_deadline is not None and now >= stop_deadline:
+            return JOB_STATUS_ABORTED, f"did not stop within stop_timeout ({cfg.stop_timeout:g} s) and was killed"
+        if now >= next_heartbeat:
+            next_heartbeat += cfg.heartbeat_interval
+            if next_heartbeat <= now:  # fell behind (slow server): keep the interval, skip the backlog
+                next_heartbeat = now + cfg.heartbeat_interval
+            code = send_working_heartbeat(cfg, orch, identity, job)
+            if code == HEARTBEAT_JOB_ABORTING:
+                log.info("Job %s: the Orchestrator requested Abort", job.guid)
+                return JOB_STATUS_ABORTED, "aborted on request"
+            if code == HEARTBEAT_JOB_STOPPING and stop_deadline is None:
+                log.info("Job %s: the Orchestrator requested Stop; waiting up to %g s", job.guid, cfg.stop_timeout)
+                request_soft_stop(cfg, proc, files)
+                stop_deadline = time.monotonic() + cfg.stop_timeout
+
+
+def send_working_heartbeat(cfg: Config, orch: Orchestrator, identity: Identity, job: ConsumedJob) -> Optional[int]:
+    """One attempt: a failure is logged and retried at the next interval; the robot keeps running."""
+    try:
+        reply = orch.heartbeat(identity, ROBOT_STATUS_WORKING, job.guid, job.name)
+    except OrchestratorError as e:
+        log.warning("Working heartbeat failed: %s; the robot keeps running, next try in %g s",
+                    e, cfg.heartbeat_interval)
+        return None
+    if reply.error_code not in (HEARTBEAT_NO_ERROR, HEARTBEAT_JOB_ABORTING, HEARTBEAT_JOB_STOPPING):
+        log.warning("Working heartbeat: HeartbeatErrorCode %d (%s)", reply.error_code, reply.error_text)
+    return reply.error_code
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFiles, job: ConsumedJob) -> None:
+    """Steps 3-5 for one consumed job: In Progress, run and supervise, final status."""
+    started = time.monotonic()
+    log.info("Job %s taken: robot %r", job.guid, clean(job.name, 100))
+    if job.problem:
+        finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, job.problem, started)
+        return
+    proc: Optional[subprocess.Popen] = None
+    root: Optional[psutil.Process] = None
+    try:
+        report_in_progress(cfg, orch, job)
+        try:
+            script_args, cwd = resolve_robot_script(cfg.scripts_dir, job.name)
+            files = prepare_job_folder(cfg, job)
+            # Written before the robot starts: a crash from here on is found and cleaned up at the next start.
+            store.save_running({"job_guid": job.guid, "job_name": job.name, "pid": None, "create_time": None})
+            proc = start_robot(cfg, job, files, script_args, cwd)
+        except (ValueError, OSError) as e:
+            finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, f"could not start the robot: {e}", started)
+            return
+        root = process_or_none(proc.pid)
+        store.save_running({"job_guid": job.guid, "job_name": job.name, "pid": proc.pid,
+                            "create_time": root.create_time() if root else None})
+        log.info("Job %s: robot started, pid %d, output in %s", job.guid, proc.pid, files.output)
+        status, reason = supervise_robot(cfg, orch, identity, job, proc, files)
+    except BaseException as e:
+        # Ctrl+C, SIGTERM, console close, or a bug: nothing of the robot may outlive us, and the job
+        # still gets a true final status.
+        interrupted = isinstance(e, (KeyboardInterrupt, Interrupted))
+        with ignoring_interrupts():
+            kill_job_processes(job.guid, root, "framework interrupted" if interrupted else "framework error")
+            if proc is not None:
+                reap(proc)
+            finish_job(cfg, orch, store, job.guid, JOB_STATUS_ABORTED if interrupted else JOB_STATUS_FAILED,
+                       "the framework was interrupted while the job ran" if interrupted
+                       else f"internal error in the framework: {clean(e)}",
+                       started, retry_seconds=min(cfg.retry_seconds, 5.0))
+        raise
+    if status in (JOB_STATUS_ABORTED, JOB_STATUS_FAILED) and proc.poll() is None:
+        kill_job_processes(job.guid, root, reason)
+    elif cfg.kill_leftovers:
+        leftovers = kill_job_processes(job.guid, root, "left behind by the robot after it ended")
+        if leftovers:
+            log.warning("Job %s: the robot left %d process(es) running; killed them", job.guid, len(leftovers))
+    reap(proc)
+    finish_job(cfg, orch, store, job.guid, status, reason, started)
+
+
+def report_in_progress(cfg: Config, orch: Orchestrator, job: ConsumedJob) -> None:
+    try:
+        with_retries("job/update In Progress", lambda: orch.update_job(job.guid, JOB_STATUS_IN_PROGRESS),
+                     cfg.retry_seconds)
+        log.info("Job %s: status %s reported", job.guid, JOB_STATUS_NAMES[JOB_STATUS_IN_PROGRESS])
+    except (Unreachable, OrchestratorError) as e:
+        log.error("Job %s: could not report In Progress (%s); running it anyway", job.guid, e)
+
+
+def process_or_none(pid: int) -> Optional[psutil.Process]:
+    try:
+        return psutil.Process(pid)  # remembers the create time, so a recycled PID is never killed
+    except psutil.Error:
+        return None
+
+
+def reap(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+def finish_job(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str, status: int, reason: str,
+               started: float, retry_seconds: Optional[float] = None) -> None:
+    """Step 4: the final status is journaled first, so a crash or outage from here on cannot lose it."""
+    duration = time.monotonic() - started
+    level = logging.INFO if status in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED) else logging.WARNING
+    log.log(level, "Job %s finished: %s (%s) after %.1f s", job_guid, JOB_STATUS_NAMES[status], reason, duration)
+    store.journal_put(job_guid, status, reason)
+    store.clear_running()
+    deliver_update(cfg, orch, store, job_guid, status,
+                   cfg.retry_seconds if retry_seconds is None else retry_seconds)
+
+
+def deliver_update(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str, status: int,
+                   seconds: float) -> bool:
+    try:
+        with_retries(f"job/update {JOB_STATUS_NAMES.get(status, status)}",
+                     lambda: orch.update_job(job_guid, status), seconds)
+    except RequestRejected as e:
+        log.error("Job %s: the Orchestrator rejected status %s (%s); not retried", job_guid, status, e)
+        store.journal_remove(job_guid)
+        return True
+    except (Unreachable, OrchestratorError) as e:
+        log.error("Job %s: status %s not delivered (%s); kept in %s for the next attempt",
+                  job_guid, status, e, store.journal)
+        return False
+    store.journal_remove(job_guid)
+    log.info("Job %s: status %s reported", job_guid, JOB_STATUS_NAMES.get(status, status))
+    return True
+
+
+def deliver_journal(cfg: Config, orch: Orchestrator, store: RobotFiles) -> None:
+    """Final statuses an earlier outage or crash left undelivered go first, one attempt each."""
+    for entry in store.journal_entries():
+        log.info("Delivering journaled status %s of job %s", entry["status"], clean(entry["guid"], 60))
+        if not deliver_update(cfg, orch, store, entry["guid"], as_int(entry["status"]) or JOB_STATUS_FAILED, 0):
+            return  # still unreachable: keep the rest for later
+
+
+def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> None:
+    """A running-state file at start means a previous run died mid-job: clean up and report Failed."""
+    state = store.load_running()
+    if state is None:
+        return
+    guid = state.get("job_guid")
+    if not isinstance(guid, str) or not guid:
+        store.clear_running()
+        return
+    log.warning("Job %s was running when the framework stopped unexpectedly; cleaning up", clean(guid, 60))
+    root = None
+    pid, create_time = state.get("pid"), state.get("create_time")
+    if isinstance(pid, int):
+        candidate = process_or_none(pid)
+        # Only the same process: PID and create time must both match, never a recycled PID.
+        if candidate and isinstance(create_time, (int, float)) and abs(candidate.create_time() - create_time) < 0.01:
+            root = candidate
+    kill_job_processes(guid, root, "left over from a framework that stopped mid-job")
+    finish_job(cfg, orch, store, guid, JOB_STATUS_FAILED, "framework restarted while the job was running",
+               time.monotonic(), retry_seconds=0)
+
+
+@contextlib.contextmanager
+def ignoring_interrupts() -> Iterator[None]:
+    """Clean-up after an interrupt must not itself be interrupted by a second Ctrl+C."""
+    names = ["SIGINT", "SIGTERM", "SIGBREAK"]
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in names:
+            if hasattr(signal, name):
+                saved[name] = signal.signal(getattr(signal, name), signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for name, handler in saved.items():
+            signal.signal(getattr(signal, name), handler)
+
+
+# =================================================================================================
+# The main loop
+# =================================================================================================
+def send_ready_heartbeat(cfg: Config, orch: Orchestrator, identity: Identity) -> Heartbeat:
+    return with_retries("Ready heartbeat", lambda: orch.heartbeat(identity, ROBOT_STATUS_READY), cfg.retry_seconds)
+
+
+def consume_next_job(orch: Orchestrator) -> tuple[int, Optional[ConsumedJob]]:
+    """Step 2. Never retried once the request may have reached the server: it is not idempotent."""
+    try:
+        code, text, job = orch.consume_next_job()
+    except RequestNotSent as e:
+        log.warning("consumeNextJob did not reach the Orchestrator (%s); back to the heartbeat", e)
+        return -1, None
+    except OrchestratorError as e:
+        if isinstance(e, RobotRefused):
+            raise
+        log.error("consumeNextJob failed after the request was sent (%s): a job may have been consumed "
+                  "without this robot knowing it; back to the heartbeat", e)
+        return -1, None
+    if code == CONSUME_NO_JOB:
+        log.info("consumeNextJob: no job (102, another robot may have taken it); back to the heartbeat")
+    elif code != CONSUME_NO_ERROR:
+        log.warning("consumeNextJob: ConsumeJobErrorCode %d (%s)", code, text)
+    return code, job
+
+
+def run(cfg: Config, once: bool) -> tuple[int, bool]:
+    """The framework algorithm. Returns (exit code, whether the session should be logged off)."""
+    store = RobotFiles(cfg)
+    store.acquire_lock()
+    identity = detect_identity(cfg.host)
+    log.info("Robot framework started: Orchestrator %s, machine %s, IP %s, MAC %s, pid %d",
+             cfg.host, identity.machine, identity.ip or "?", identity.mac or "?", os.getpid())
+    if cfg.verify_tls is False:
+        log.warning("TLS certificate verification is OFF ([orchestrator] verify_tls = false): anyone on "
+                    "the network path can impersonate the Orchestrator")
+    orch = Orchestrator(cfg)
+    recover_crashed_job(cfg, orch, store)
+    jobs_done = 0
+    pause_before_heartbeat = 0.0
+    try:
+        while True:
+            time.sleep(pause_before_heartbeat)
+            deliver_journal(cfg, orch, store)
+            reply = send_ready_heartbeat(cfg, orch, identity)  # step 1 / step 5
+            if reply.error_code == HEARTBEAT_ROBOT_NOT_FOUND:
+                log.error("The Orchestrator does not know this robot (HeartbeatErrorCode 101: %s); "
+                          "check [orchestrator] robot_guid in %s", reply.error_text, cfg.path)
+                return EXIT_ROBOT_NOT_FOUND, True
+            if reply.error_code not in (HEARTBEAT_NO_ERROR, HEARTBEAT_JOB_ABORTING, HEARTBEAT_JOB_STOPPING):
+                log.warning("Ready heartbeat: HeartbeatErrorCode %d (%s)", reply.error_code, reply.error_text)
+            deliver_journal(cfg, orch, store)  # the server answers again: flush what an outage left
+            if not reply.has_new_job:
+                log.info("No job left for this robot (%d done in this run)", jobs_done)
+                return EXIT_OK, True
+            if once and jobs_done:
+                log.info("--once: one job done; the Orchestrator has more, leaving them for the next run")
+                return EXIT_OK, False
+            code, job = consume_next_job(orch)  # step 2
+            if code == CONSUME_ROBOT_NOT_FOUND:
+                log.error("The Orchestrator does not know this robot (ConsumeJobErrorCode 101); "
+                          "check [orchestrator] robot_guid in %s", cfg.path)
+                return EXIT_ROBOT_NOT_FOUND, True
+            if job is None:
+                # HasNewJob said yes but nothing came: wait one interval instead of spinning.
+                pause_before_heartbeat = min(cfg.heartbeat_interval, RECOMMENDED_HEARTBEAT_INTERVAL)
+                continue
+            pause_before_heartbeat = 0.0
+            run_job(cfg, orch, identity, store, job)  # steps 3 and 4
+            jobs_done += 1
+    except RobotRefused as e:
+        log.error("%s", e)
+        return EXIT_ROBOT_NOT_FOUND, True
+    except Unreachable as e:
+        log.error("Orchestrator %s unreachable: %s. Check the network and [orchestrator] host in %s",
+                  cfg.host, e, cfg.path)
+        return EXIT_UNREACHABLE, True
+    except (KeyboardInterrupt, Interrupted):
+        with ignoring_interrupts():
+            log.warning("Interrupted; sending a last Ready heartbeat and exiting without logging off")
+            with contextlib.suppress(OrchestratorError):
+                orch.heartbeat(identity, ROBOT_STATUS_READY, timeout=min(cfg.request_timeout, 5.0))
+        return EXIT_INTERRUPTED, False
+
+
+def check(cfg: Config) -> int:
+    """--check: config, identity and one Ready heartbeat, consuming nothing."""
+    store = RobotFiles(cfg)
+    store.acquire_lock()
+    identity = detect_identity(cfg.host)
+    print(f"config:        {cfg.path} (valid)")
+    print(f"orchestrator:  {cfg.host}")
+    print(f"robot GUID:    {cfg.robot_guid[:8]}-... (the rest is a credential)")
+    print(f"machine:       {identity.machine}")
+    print(f"IP / MAC:      {identity.ip or '?'} / {identity.mac or '?'}")
+    print(f"scripts_dir:   {cfg.scripts_dir}")
+    try:
+        reply = Orchestrator(cfg).heartbeat(identity, ROBOT_STATUS_READY)
+    except RobotRefused as e:
+        print(f"heartbeat:     FAILED: {e}")
+        return EXIT_ROBOT_NOT_FOUND
+    except OrchestratorError as e:
+        print(f"heartbeat:     FAILED: {e}")
+        return EXIT_UNREACHABLE
+    print(f"heartbeat:     HeartbeatErrorCode={reply.error_code} HasNewJob={int(reply.has_new_job)} "
+          f"ErrorText={reply.error_text!r}")
+    return EXIT_ROBOT_NOT_FOUND if reply.error_code == HEARTBEAT_ROBOT_NOT_FOUND else EXIT_OK
+
+
+# =================================================================================================
+# Log off and process-level plumbing
+# =================================================================================================
+def log_off(cfg: Config) -> None:
+    command = split_command(cfg.logoff_command)
+    if not IS_WINDOWS and cfg.logoff_command == DEFAULT_LOGOFF_COMMAND:
+        log.info("Not Windows: skipping the default log-off command %r", cfg.logoff_command)
+        return
+    log.info("Logging off: %s", cfg.logoff_command)
+    try:
+        result = subprocess.run(command, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log.error("Log-off command %r failed: %s; check [session] logoff_command", cfg.logoff_command, e)
+        return
+    if result.returncode != 0:
+        log.error("Log-off command %r exited with %d: %s", cfg.logoff_command, result.returncode,
+                  clean(result.stderr.decode(errors="replace") or result.stdout.decode(errors="replace")))
+
+
+_cleanup_done = threading.Event()
+_console_handlers: list[Any] = []
+
+
+def install_interrupt_handlers() -> None:
+    """SIGTERM (and Windows SIGBREAK / console close) end the run like Ctrl+C: robot killed, job Aborted."""
+
+    def raise_interrupted(signum: int, _frame: Any) -> None:
+        raise Interrupted(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, raise_interrupted)
+    if IS_WINDOWS:
+        signal.signal(signal.SIGBREAK, raise_interrupted)
+        install_windows_console_handler()
+
+
+def install_windows_console_handler() -> None:
+    """Windows: closing the console window, logoff and shutdown are console events, not signals.
+
+    Windows ends the process about 5 s after CTRL_CLOSE/LOGOFF/SHUTDOWN, so the handler (which runs
+    on its own thread) interrupts the main thread and waits for its clean-up before returning.
+    """
+    import _thread
+    import ctypes
+    from ctypes import wintypes
+
+    close_events = {2, 5, 6}  # CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT
+
+    @ctypes.WINFUNCTYPE(wintypes.BOOL, wintypes.DWORD)
+    def handler(event: int) -> bool:
+        if event not in close_events:
+            return False  # Ctrl+C / Ctrl+Break: Python's own SIGINT / SIGBREAK handling
+        _thread.interrupt_main()
+        _cleanup_done.wait(4.5)
+        return True
+
+    _console_handlers.append(handler)  # ctypes callbacks must stay referenced while installed
+    ctypes.windll.kernel32.SetConsoleCtrlHandler(handler, True)
+
+
+def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run Sherpa RPA Orchestrator jobs for this robot account.")
+    parser.add_argument("--config", default=os.path.join(FRAMEWORK_DIR, "config.ini"),
+                        help="config file (default: config.ini beside this script)")
+    parser.add_argument("--no-logoff", action="store_true", help="never log off Windows at the end")
+    parser.add_argument("--once", action="store_true", help="run at most one job")
+    parser.add_argument("--check", action="store_true",
+                        help="validate config, show identity, send one Ready heartbeat; consume nothing")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        cfg, warnings = load_config(args.config)
+    except ConfigError as e:
+        report_early_error(f"config error: {e}", args.config)
+        return EXIT_CONFIG
+    try:
+        setup_logging(cfg, args.verbose)
+    except OSError as e:
+        report_early_error(f"config error: {cfg.path}: [logging] log_dir {cfg.log_dir} is not writable: {e}",
+                           args.config)
+        return EXIT_CONFIG
+    for warning in warnings:
+        log.warning("%s", warning)
+    try:
+        if args.check:
+            return check(cfg)
+        install_interrupt_handlers()
+        code, should_log_off = run(cfg, args.once)
+    except AlreadyRunning as e:
+        log.error("%s", e)
+        return EXIT_ALREADY_RUNNING
+    except (KeyboardInterrupt, Interrupted):
+        log.warning("Interrupted before any job started; exiting without logging off")
+        return EXIT_INTERRUPTED
+    except Exception:
+        log.exception("Internal error; please report it with this log")
+        return EXIT_INTERNAL_ERROR
+    finally:
+        _cleanup_done.set()
+    if should_log_off and cfg.logoff and not args.no_logoff:
+        log_off(cfg)
+    log.info("Exiting with code %d", code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
