@@ -290,7 +290,9 @@ def load_config(path: str) -> tuple[Config, list[str]]:
                                      f"not {host!r}")
     guid = raw("orchestrator", "robot_guid")
     try:
-        uuid.UUID(guid)
+        if uuid.UUID(guid).int == 0:
+            fail("orchestrator", "robot_guid", "is still the all-zero placeholder; paste this robot's GUID "
+                                               "from the Orchestrator")
     except ValueError:
         fail("orchestrator", "robot_guid", "must be the robot's GUID as shown in the Orchestrator "
                                            "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")

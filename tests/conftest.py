@@ -1,0 +1,140 @@
+"""Shared fixtures: a live emulator, a config writer, and runners for the real robot_framework.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import psutil
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from orchestrator_emulator import FRAMEWORK, REPO, Emulator, write_config  # noqa: E402
+
+TEST_ROBOTS = os.path.join(REPO, "tests", "robots")
+MARKER_SCRIPT = os.path.join(REPO, "tests", "logoff_marker.py")
+
+
+@pytest.fixture
+def emu():
+    emulator = Emulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@dataclass
+class Env:
+    """One test's world: its folder, its config and the environment the framework (and robots) get."""
+
+    tmp: Path
+    emu: Emulator
+    config: str
+    out: Path  # robots write pids.txt and marker files here
+
+    @property
+    def log_dir(self) -> Path:
+        return self.tmp / "logs"
+
+    @property
+    def logged_off(self) -> Path:
+        return self.tmp / "logged_off"
+
+    def reconfigure(self, **overrides: Any) -> str:
+        return make_config(self.tmp, self.emu, **overrides)
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env["TEST_OUT"] = str(self.out)
+        env.pop("ROBOT_JOB_GUID", None)
+        return env
+
+    def run(self, *args: str, timeout: float = 60, config: Optional[str] = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, FRAMEWORK, "--config", config or self.config, *args],
+                              env=self.env(), capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+
+    def start(self, *args: str, config: Optional[str] = None) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, FRAMEWORK, "--config", config or self.config, *args],
+                                env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                stdin=subprocess.DEVNULL)
+
+    def log_text(self) -> str:
+        path = self.log_dir / "robot_framework.log"
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
+    def pids(self) -> dict[str, tuple[int, float]]:
+        path = self.out / "pids.txt"
+        if not path.exists():
+            return {}
+        result = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            role, pid, created = line.split()
+            result[role] = (int(pid), float(created))
+        return result
+
+    def wait_file(self, name: str, timeout: float = 20) -> bool:
+        return wait_until(lambda: (self.out / name).exists(), timeout)
+
+
+def make_config(tmp: Path, emulator: Emulator, **overrides: Any) -> str:
+    values = {
+        "orchestrator.request_timeout": 3,
+        "orchestrator.retry_seconds": 3,
+        "robot.scripts_dir": TEST_ROBOTS,
+        "robot.heartbeat_interval": 0.2,
+        "robot.stop_timeout": 2,
+        "session.logoff": "true",
+        "session.logoff_command": f'"{sys.executable}" "{MARKER_SCRIPT}" "{tmp / "logged_off"}"',
+    }
+    values.update({k.replace("__", "."): v for k, v in overrides.items()})
+    return write_config(str(tmp / "config.ini"), emulator, str(tmp / "logs"), **values)
+
+
+@pytest.fixture
+def world(tmp_path: Path, emu: Emulator) -> Env:
+    out = tmp_path / "out"
+    out.mkdir()
+    return Env(tmp=tmp_path, emu=emu, config=make_config(tmp_path, emu), out=out)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def is_alive(pid: int, created: float) -> bool:
+    """The very process recorded (same create time), and not a zombie waiting to be reaped."""
+    try:
+        proc = psutil.Process(pid)
+        return abs(proc.create_time() - created) < 0.01 and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def alive_roles(world: Env) -> list[str]:
+    return [role for role, (pid, created) in world.pids().items() if is_alive(pid, created)]
+
+
+def kill_recorded(world: Env) -> None:
+    """Test hygiene: never leave a test robot behind, whatever the outcome."""
+    for pid, created in world.pids().values():
+        if is_alive(pid, created):
+            psutil.Process(pid).kill()
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers(request):
+    yield
+    w = request.node.funcargs.get("world")
+    if w is not None:
+        kill_recorded(w)

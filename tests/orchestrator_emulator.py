@@ -1,0 +1,336 @@
+"""A local Sherpa Orchestrator emulator: a real HTTP(S) server on 127.0.0.1 for tests, demo and benchmark.
+
+It implements the three robot endpoints of the framework algorithm, records every request, queues
+jobs, can request Abort/Stop for a job, and injects faults per endpoint (HTTP errors, HTML, dropped
+connections, delays, odd JSON).
+
+Standalone:
+    python tests/orchestrator_emulator.py --demo     # queue the example robot and run the framework once
+    python tests/orchestrator_emulator.py --serve --port 4500 --job hello_robot
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Optional
+from urllib.parse import parse_qsl
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+FRAMEWORK = os.path.join(REPO, "robot_framework.py")
+
+ENDPOINTS = {
+    "/api/robot/heartbeat": "heartbeat",
+    "/api/robot/consumeNextJob": "consume",
+    "/api/job/update": "update",
+}
+PENDING = 1
+FINAL_STATUSES = {3, 4, 5, 7}
+
+
+@dataclass
+class Job:
+    guid: str
+    name: str
+    task: Any = None
+    status: int = PENDING
+    history: list = field(default_factory=list)  # statuses reported by the robot, in order
+    abort: bool = False
+    stop: bool = False
+
+
+@dataclass
+class Request:
+    method: str
+    endpoint: str  # heartbeat | consume | update | other
+    path: str
+    fields: dict
+    authorization: str
+    at: float  # time.time(), comparable across processes
+
+
+class Emulator:
+    def __init__(self, robot_guid: Optional[str] = None, port: int = 0, tls: Optional[ssl.SSLContext] = None):
+        self.robot_guid = robot_guid or str(uuid.uuid4())
+        self.port = port
+        self.tls = tls
+        self.jobs: list[Job] = []
+        self.requests: list[Request] = []
+        self.faults: dict[str, list[dict]] = {"heartbeat": [], "consume": [], "update": []}
+        self.payload_style = "string"  # Job/ProcessVersion/Task as JSON strings ("string") or objects
+        self.task_key = "Task"
+        self.update_methods = {"PUT"}  # {"POST"}: PUT answers 405, as the API reference page's server would
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self._server: Optional[ThreadingHTTPServer] = None
+
+    # --- life cycle ---
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self) -> Emulator:
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
+        server.daemon_threads = True
+        server.emulator = self  # type: ignore[attr-defined]
+        if self.tls:
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
+        self.port = server.server_address[1]
+        self._server = server
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Go down (connections refused) until start() again on the same port."""
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    # --- scenario control ---
+    def add_job(self, name: str, task: Any = None, guid: Optional[str] = None) -> Job:
+        job = Job(guid=guid or str(uuid.uuid4()), name=name, task=task)
+        with self.lock:
+            self.jobs.append(job)
+        return job
+
+    def request_abort(self, job: Job) -> None:
+        with self.lock:
+            job.abort = True
+
+    def request_stop(self, job: Job) -> None:
+        with self.lock:
+            job.stop = True
+
+    def add_fault(self, endpoint: str, kind: str, times: int = 1, **options: Any) -> None:
+        """kind: status (options code, retry_after, body), html, drop, delay (seconds), body (raw text)."""
+        with self.lock:
+            self.faults[endpoint].extend({"kind": kind, **options} for _ in range(times))
+
+    def calls(self, endpoint: Optional[str] = None) -> list[Request]:
+        with self.lock:
+            return [r for r in self.requests if endpoint is None or r.endpoint == endpoint]
+
+    def wait_for(self, predicate, timeout: float = 20.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.changed.wait(min(remaining, 0.1))
+        return True
+
+    def view(self) -> list[dict]:
+        with self.lock:
+            return [{"guid": j.guid, "name": j.name, "status": j.status, "history": list(j.history)} for j in self.jobs]
+
+    # --- the API ---
+    def handle(self, method: str, path: str, fields: dict, authorization: str) -> tuple[int, Any, dict]:
+        endpoint = ENDPOINTS.get(path.split("?")[0], "other")
+        with self.changed:
+            self.requests.append(Request(method, endpoint, path, fields, authorization, time.time()))
+            self.changed.notify_all()
+            fault = self.faults[endpoint].pop(0) if self.faults.get(endpoint) else None
+        if fault:
+            return 0, fault, {}
+        if endpoint == "other":
+            return 404, {"error": "no such endpoint"}, {}
+        if endpoint == "update":
+            if method not in self.update_methods:
+                return 405, {"error": "method not allowed"}, {}
+            return self._update(fields)
+        if method != "POST":
+            return 405, {"error": "method not allowed"}, {}
+        # Basic auth is the GUID alone; a header that does not match the RobotGUID field is refused,
+        # a well-formed but unknown GUID gets error code 101, as the algorithm document describes.
+        if authorization != "Basic " + base64.b64encode(fields.get("RobotGUID", "").encode()).decode():
+            return 401, {"error": "unauthorized"}, {}
+        known = fields.get("RobotGUID") == self.robot_guid
+        if endpoint == "heartbeat":
+            return self._heartbeat(fields, known)
+        return self._consume(known)
+
+    def _heartbeat(self, fields: dict, known: bool) -> tuple[int, Any, dict]:
+        if not known:
+            return 200, {"HeartbeatErrorCode": 101, "ErrorText": "Robot not found", "HasNewJob": 0}, {}
+        code = 0
+        with self.lock:
+            job = next((j for j in self.jobs if j.guid == fields.get("JobGUID")), None)
+            if job and fields.get("Status") == "3":
+                code = 10 if job.abort else 20 if job.stop else 0
+            has_new = int(any(j.status == PENDING for j in self.jobs))
+        return 200, {"HeartbeatErrorCode": code, "ErrorText": "", "HasNewJob": has_new, "ServerTime": time.time()}, {}
+
+    def _consume(self, known: bool) -> tuple[int, Any, dict]:
+        if not known:
+            return 200, {"ConsumeJobErrorCode": 101, "ErrorText": "Robot not found"}, {}
+        with self.lock:
+            job = next((j for j in self.jobs if j.status == PENDING), None)
+            if job is None:
+                return 200, {"ConsumeJobErrorCode": 102, "ErrorText": "New job not found"}, {}
+            job.status = 0  # taken; the robot reports In Progress next
+        parts = {
+            "Job": {"GUID": job.guid, "Status": 1},
+            "ProcessVersion": {"GUID": str(uuid.uuid5(uuid.NAMESPACE_URL, job.name)), "Name": job.name},
+            self.task_key: job.task,
+        }
+        if self.payload_style == "string":
+            parts = {k: json.dumps(v) for k, v in parts.items()}
+        return 200, {"ConsumeJobErrorCode": 0, "ErrorText": "", **parts}, {}
+
+    def _update(self, fields: dict) -> tuple[int, Any, dict]:
+        with self.changed:
+            job = next((j for j in self.jobs if j.guid == fields.get("guid")), None)
+            if job is None:
+                return 404, {"error": "job not found"}, {}
+            status = int(fields.get("status", "-1"))
+            job.status = status
+            job.history.append(status)
+            self.changed.notify_all()
+        return 200, [], {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: avoid delayed-ACK stalls
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        emulator: Emulator = self.server.emulator  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8") if length else ""
+        fields = dict(parse_qsl(body, keep_blank_values=True))
+        status, payload, headers = emulator.handle(self.command, self.path, fields,
+                                                   self.headers.get("Authorization", ""))
+        if status == 0:
+            self._fault(payload)
+            return
+        self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _send(self, status: int, data: bytes, content_type: str, headers: Optional[dict] = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _fault(self, fault: dict) -> None:
+        kind = fault["kind"]
+        if kind == "drop":  # read the request, then hang up without a word
+            self.close_connection = True
+            self.connection.close()
+            return
+        if kind == "delay":
+            time.sleep(fault.get("seconds", 1.0))
+            self._send(200, json.dumps(fault.get("then", {})).encode(), "application/json")
+            return
+        if kind == "html":
+            self._send(fault.get("code", 502), b"<html><body><h1>502 Bad Gateway</h1>proxy error</body></html>",
+                       "text/html")
+            return
+        if kind == "body":
+            self._send(fault.get("code", 200), fault["text"].encode(), "application/json")
+            return
+        headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
+        self._send(fault.get("code", 500), fault.get("text", "server error").encode(), "text/plain", headers)
+
+
+# --- standalone use --------------------------------------------------------------------------------
+def write_config(path: str, emulator: Emulator, log_dir: str, **overrides: Any) -> str:
+    """A config.ini pointing at the emulator; overrides are "section.key": value."""
+    values = {
+        "orchestrator.host": emulator.url,
+        "orchestrator.robot_guid": emulator.robot_guid,
+        "orchestrator.request_timeout": 5,
+        "orchestrator.retry_seconds": 10,
+        "robot.scripts_dir": os.path.join(REPO, "robots"),
+        "robot.heartbeat_interval": 1,
+        "robot.stop_timeout": 5,
+        "session.logoff": "false",
+        "logging.log_dir": log_dir,
+    }
+    values.update(overrides)
+    sections: dict[str, list[str]] = {}
+    for dotted, value in values.items():
+        section, key = dotted.split(".", 1)
+        sections.setdefault(section, []).append(f"{key} = {value}")
+    with open(path, "w", encoding="utf-8") as f:
+        for section, lines in sections.items():
+            f.write(f"[{section}]\n" + "\n".join(lines) + "\n\n")
+    return path
+
+
+def demo() -> int:
+    emulator = Emulator().start()
+    job = emulator.add_job("hello_robot", task={"invoice": "INV-001"})
+    with tempfile.TemporaryDirectory() as tmp:
+        config = write_config(os.path.join(tmp, "config.ini"), emulator, os.path.join(tmp, "logs"))
+        print(f"Orchestrator emulator on {emulator.url}; queued job {job.guid} (robot hello_robot)\n")
+        cmd = [sys.executable, FRAMEWORK, "--config", config, "--once", "--no-logoff"]
+        print("$ " + " ".join(cmd), flush=True)
+        code = subprocess.call(cmd)
+        output = os.path.join(tmp, "logs", "jobs")
+        for folder in sorted(os.listdir(output)) if os.path.isdir(output) else []:
+            with open(os.path.join(output, folder, "output.log"), encoding="utf-8") as f:
+                print(f"\n--- robot output ({folder}) ---\n{f.read().rstrip()}")
+    print(f"\nframework exit code: {code}")
+    print("\nThe Orchestrator's view:")
+    for r in emulator.calls():
+        shown = {k: v for k, v in r.fields.items() if k != "RobotGUID"}
+        print(f"  {r.method:4} {r.path:28} {shown}")
+    for j in emulator.view():
+        names = {3: "Aborted", 4: "Success", 5: "Failed", 7: "Stopped", 8: "In Progress"}
+        print(f"  job {j['guid']}: {' -> '.join(names.get(s, str(s)) for s in j['history'])}")
+    emulator.stop()
+    return 0 if code == 0 and emulator.jobs[0].status == 4 else 1
+
+
+def serve(port: int, guid: Optional[str], jobs: list[str]) -> int:
+    emulator = Emulator(robot_guid=guid, port=port).start()
+    for name in jobs:
+        emulator.add_job(name)
+    print(f"Orchestrator emulator on {emulator.url}, robot GUID {emulator.robot_guid}; Ctrl+C to stop", flush=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    for j in emulator.view():
+        print(j)
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--demo", action="store_true", help="run the example robot once and show the result")
+    parser.add_argument("--serve", action="store_true", help="serve until Ctrl+C")
+    parser.add_argument("--port", type=int, default=4500)
+    parser.add_argument("--guid", help="robot GUID to accept (default: a new one, printed)")
+    parser.add_argument("--job", action="append", default=[], help="queue a job for this robot name")
+    args = parser.parse_args()
+    if args.serve:
+        sys.exit(serve(args.port, args.guid, args.job))
+    sys.exit(demo())

@@ -1,0 +1,303 @@
+"""End to end: the real robot_framework.py against the emulator, running real robot scripts (issue 2)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+import time
+
+import pytest
+from conftest import TEST_ROBOTS, alive_roles, wait_until
+
+SUCCESS, FAILED, ABORTED, STOPPED, IN_PROGRESS = 4, 5, 3, 7, 8
+
+
+def test_happy_path_exact_request_sequence_and_fields(world):
+    job = world.emu.add_job("ok", task={"n": 1})
+    result = world.run("--no-logoff")
+    assert result.returncode == 0, result.stderr
+    calls = world.emu.calls()
+    assert [(c.method, c.endpoint) for c in calls] == [
+        ("POST", "heartbeat"), ("POST", "consume"), ("PUT", "update"), ("PUT", "update"), ("POST", "heartbeat")]
+    auth = "Basic " + base64.b64encode(world.emu.robot_guid.encode()).decode()
+    assert all(c.authorization == auth for c in calls)
+    first, consume, in_progress, final, ready = calls
+    assert set(first.fields) == {"RobotGUID", "Machine", "IP", "MAC", "Status", "JobGUID", "JobName", "JobType"}
+    assert first.fields["RobotGUID"] == world.emu.robot_guid
+    assert first.fields["Status"] == "2" and first.fields["JobType"] == "1"
+    assert first.fields["JobGUID"] == "" and first.fields["JobName"] == ""
+    assert first.fields["Machine"] and first.fields["IP"] == "127.0.0.1"
+    assert consume.fields == {"RobotGUID": world.emu.robot_guid, "Status": "2"}
+    assert in_progress.fields == {"guid": job.guid, "status": "8"}
+    assert final.fields == {"guid": job.guid, "status": "4"}
+    assert ready.fields["Status"] == "2" and ready.fields["JobGUID"] == ""
+    assert job.history == [IN_PROGRESS, SUCCESS]
+    seen = json.loads((world.out / "ok.json").read_text())
+    assert seen["cwd"] == TEST_ROBOTS
+    assert seen["env"]["ROBOT_JOB_GUID"] == job.guid and seen["env"]["ROBOT_JOB_NAME"] == "ok"
+    assert seen["env"]["ROBOT_ORCHESTRATOR_URL"] == world.emu.url
+    assert not os.path.exists(seen["env"]["ROBOT_STOP_FILE"])
+    # the robot's output (non-ASCII included) lands in the job folder
+    outputs = list((world.log_dir / "jobs").glob("*/output.log"))
+    assert "héllo wörld ✓" in outputs[0].read_text(encoding="utf-8")
+    # the credential is never written to the log
+    assert world.emu.robot_guid not in world.log_text() and auth.split()[1] not in world.log_text()
+    assert "finished: Success" in world.log_text()
+
+
+def test_working_heartbeats_carry_job_while_robot_runs(world):
+    job = world.emu.add_job("sleeper")
+    proc = world.start("--no-logoff")
+    try:
+        assert wait_until(lambda: len([c for c in world.emu.calls("heartbeat") if c.fields["Status"] == "3"]) >= 3)
+        working = [c for c in world.emu.calls("heartbeat") if c.fields["Status"] == "3"]
+        assert all(c.fields["JobGUID"] == job.guid and c.fields["JobName"] == "sleeper" for c in working)
+        world.emu.request_abort(job)
+        proc.wait(timeout=20)
+    finally:
+        proc.kill()
+    assert job.history == [IN_PROGRESS, ABORTED]
+
+
+def test_several_jobs_then_logoff(world):
+    jobs = [world.emu.add_job("ok"), world.emu.add_job("fail"), world.emu.add_job("ok")]
+    result = world.run()
+    assert result.returncode == 0
+    assert [j.history for j in jobs] == [[8, 4], [8, 5], [8, 4]]
+    assert world.logged_off.read_text() == "logged off\n"
+
+
+@pytest.mark.parametrize(("robot", "reason"), [
+    ("fail", "exit code 3"),
+    ("crash", "exit code 1"),
+    ("does_not_exist", "not found"),
+])
+def test_failing_crashing_and_missing_scripts_are_failed(world, robot, reason):
+    job = world.emu.add_job(robot)
+    result = world.run("--no-logoff")
+    assert result.returncode == 0
+    assert job.history[-1] == FAILED
+    assert reason in world.log_text()
+
+
+def test_robot_that_cannot_start_is_failed(world):
+    world.reconfigure(robot__python=sys.executable)  # valid
+    job = world.emu.add_job("ok")
+    cfg = world.reconfigure(robot__python=os.path.join(TEST_ROBOTS, "fail.py"))  # a file, not executable
+    result = world.run("--no-logoff", config=cfg)
+    assert result.returncode == 0
+    assert job.history == [IN_PROGRESS, FAILED]
+    assert "could not start the robot" in world.log_text()
+
+
+@pytest.mark.parametrize("name", [
+    "../conftest", "..\\conftest", "/etc/passwd", "C:evil", "c:\\windows\\system32\\calc",
+    "..", ".hidden", "sub/ok", "ok\x00", "NUL", "con.py", "ok.", "ok*", "ok\nINFO fake log line",
+])
+def test_unsafe_names_are_rejected_and_nothing_runs(world, name):
+    job = world.emu.add_job(name)
+    result = world.run("--no-logoff")
+    assert result.returncode == 0
+    assert job.history == [IN_PROGRESS, FAILED]
+    assert not (world.out / "ok.json").exists()
+    assert "could not start the robot" in world.log_text()
+
+
+def test_symlink_leading_out_of_scripts_dir_is_rejected(world, tmp_path):
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (tmp_path / "outside.py").write_text("open('escaped', 'w')\n")
+    try:
+        (scripts / "link.py").symlink_to(tmp_path / "outside.py")
+    except OSError:
+        pytest.skip("cannot create symlinks here")
+    job = world.emu.add_job("link")
+    result = world.run("--no-logoff", config=world.reconfigure(robot__scripts_dir=scripts))
+    assert result.returncode == 0
+    assert job.history == [IN_PROGRESS, FAILED]
+    assert "outside scripts_dir" in world.log_text()
+
+
+def test_folder_robot_with_main(world):
+    job = world.emu.add_job("pkgbot")
+    assert world.run("--no-logoff").returncode == 0
+    assert job.history == [IN_PROGRESS, SUCCESS]
+    assert (world.out / "pkgbot.txt").read_text() == os.path.join(TEST_ROBOTS, "pkgbot")
+
+
+def test_name_with_py_suffix(world):
+    job = world.emu.add_job("ok.py")
+    assert world.run("--no-logoff").returncode == 0
+    assert job.history == [IN_PROGRESS, SUCCESS]
+
+
+@pytest.mark.parametrize("style", ["string", "object"])
+@pytest.mark.parametrize("task_key", ["Task", " Task "])
+def test_payload_as_strings_or_objects_and_spaced_task_key(world, style, task_key):
+    world.emu.payload_style = style
+    world.emu.task_key = task_key
+    job = world.emu.add_job("context_dump", task={"QueueGUID": "q1", "Data": {"x": [1, 2]}})
+    assert world.run("--no-logoff").returncode == 0
+    assert job.history == [IN_PROGRESS, SUCCESS]
+    context = json.loads((world.out / "context.json").read_text())
+    assert context["job"]["GUID"] == job.guid
+    assert context["process_version"]["Name"] == "context_dump"
+    assert context["task"] == {"QueueGUID": "q1", "Data": {"x": [1, 2]}}
+
+
+def test_missing_task_is_null(world):
+    job = world.emu.add_job("context_dump", task=None)
+    assert world.run("--no-logoff").returncode == 0
+    assert job.history == [IN_PROGRESS, SUCCESS]
+    assert json.loads((world.out / "context.json").read_text())["task"] is None
+
+
+def test_abort_kills_robot_children_and_grandchildren(world):
+    job = world.emu.add_job("tree")
+    proc = world.start("--no-logoff")
+    assert world.wait_file("ready")
+    assert set(alive_roles(world)) == {"robot", "child", "grandchild"}
+    world.emu.request_abort(job)
+    assert proc.wait(timeout=30) == 0
+    assert job.history == [IN_PROGRESS, ABORTED]
+    assert alive_roles(world) == []
+
+
+def test_cooperative_stop_is_stopped(world):
+    job = world.emu.add_job("cooperative")
+    proc = world.start("--no-logoff")
+    assert world.wait_file("ready")
+    world.emu.request_stop(job)
+    assert proc.wait(timeout=30) == 0
+    assert job.history == [IN_PROGRESS, STOPPED]
+    assert (world.out / "cleanup-ran").exists()
+    # on POSIX the SIGINT usually wins the race with the stop file; either way the robot chose to stop
+    assert (world.out / "stopped-by-file").exists() or (world.out / "stopped-by-interrupt").exists()
+
+
+def test_cooperative_stop_by_file_alone(world):
+    job = world.emu.add_job("cooperative")
+    proc = world.start("--no-logoff", config=world.reconfigure(robot__stop_interrupt="false"))
+    assert world.wait_file("ready")
+    world.emu.request_stop(job)
+    assert proc.wait(timeout=30) == 0
+    assert job.history == [IN_PROGRESS, STOPPED]
+    assert (world.out / "stopped-by-file").exists()
+
+
+def test_stop_escalates_to_kill_for_a_robot_that_ignores_it(world):
+    job = world.emu.add_job("stubborn")
+    proc = world.start("--no-logoff", config=world.reconfigure(robot__stop_timeout=1))
+    assert world.wait_file("ready")
+    world.emu.request_stop(job)
+    assert proc.wait(timeout=30) == 0
+    assert job.history == [IN_PROGRESS, ABORTED]
+    assert alive_roles(world) == []
+    assert "did not stop within stop_timeout" in world.log_text()
+
+
+def test_exit_is_noticed_at_once_with_a_long_heartbeat_interval(world):
+    job = world.emu.add_job("quick")
+    started = time.monotonic()
+    result = world.run("--no-logoff", config=world.reconfigure(robot__heartbeat_interval=60))
+    assert result.returncode == 0
+    assert job.history == [IN_PROGRESS, SUCCESS]
+    assert time.monotonic() - started < 30  # generous: the interval is 60 s
+    assert not [c for c in world.emu.calls("heartbeat") if c.fields["Status"] == "3"]
+
+
+def test_unknown_robot_guid_logs_off_with_exit_3(world):
+    cfg = world.reconfigure(orchestrator__robot_guid="11111111-2222-3333-4444-555555555555")
+    result = world.run(config=cfg)
+    assert result.returncode == 3
+    assert "does not know this robot" in world.log_text()
+    assert world.logged_off.exists()
+
+
+def test_http_401_exits_3_with_a_clear_line(world):
+    world.emu.add_fault("heartbeat", "status", code=401, text="unauthorized")
+    result = world.run("--no-logoff")
+    assert result.returncode == 3
+    assert "refuses this robot GUID" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_heartbeat_101_exits_3_and_logs_off(world):
+    world.emu.add_fault("heartbeat", "body", text=json.dumps({"HeartbeatErrorCode": 101, "ErrorText": "Robot not found",
+                                                              "HasNewJob": 0}))
+    result = world.run()
+    assert result.returncode == 3
+    assert "does not know this robot" in result.stderr
+    assert world.logged_off.exists()
+    assert [c.endpoint for c in world.emu.calls()] == ["heartbeat"]
+
+
+def test_consume_101_exits_3(world):
+    world.emu.add_job("ok")
+    world.emu.add_fault("consume", "body", text=json.dumps({"ConsumeJobErrorCode": 101, "ErrorText": "no robot"}))
+    result = world.run("--no-logoff")
+    assert result.returncode == 3
+    assert not world.logged_off.exists()
+
+
+def test_consume_102_goes_back_to_the_heartbeat(world):
+    job = world.emu.add_job("ok")
+    world.emu.add_fault("consume", "body", text=json.dumps({"ConsumeJobErrorCode": 102, "ErrorText": "taken"}))
+    result = world.run("--no-logoff")
+    assert result.returncode == 0
+    assert [c.endpoint for c in world.emu.calls()][:4] == ["heartbeat", "consume", "heartbeat", "consume"]
+    assert job.history == [IN_PROGRESS, SUCCESS]
+
+
+def test_no_job_logs_off(world):
+    result = world.run()
+    assert result.returncode == 0
+    assert world.logged_off.read_text() == "logged off\n"
+    assert [c.endpoint for c in world.emu.calls()] == ["heartbeat"]
+
+
+def test_no_logoff_flag_and_config_skip_logoff(world):
+    assert world.run("--no-logoff").returncode == 0
+    assert world.run(config=world.reconfigure(session__logoff="false")).returncode == 0
+    assert not world.logged_off.exists()
+
+
+def test_default_logoff_command_is_skipped_off_windows(world):
+    if os.name == "nt":
+        pytest.skip("on Windows the default command really logs off")
+    result = world.run(config=world.reconfigure(session__logoff_command="shutdown /l"))
+    assert result.returncode == 0
+    assert "skipping the default log-off command" in world.log_text()
+
+
+def test_once_runs_one_job_and_leaves_the_rest(world):
+    first, second = world.emu.add_job("ok"), world.emu.add_job("ok")
+    result = world.run("--once")
+    assert result.returncode == 0
+    assert first.history == [IN_PROGRESS, SUCCESS] and second.history == []
+    assert not world.logged_off.exists()  # work is left, so the session stays
+
+
+def test_put_405_switches_to_post(world):
+    world.emu.update_methods = {"POST"}
+    job = world.emu.add_job("ok")
+    assert world.run("--no-logoff").returncode == 0
+    assert job.history == [IN_PROGRESS, SUCCESS]
+    methods = [c.method for c in world.emu.calls("update")]
+    assert methods == ["PUT", "POST", "POST"]
+
+
+def test_check_sends_one_ready_heartbeat_and_consumes_nothing(world):
+    world.emu.add_job("ok")
+    result = world.run("--check")
+    assert result.returncode == 0, result.stderr
+    assert "HasNewJob=1" in result.stdout
+    assert world.emu.robot_guid not in result.stdout
+    assert [c.endpoint for c in world.emu.calls()] == ["heartbeat"]
+
+
+def test_log_file_rotates_under_log_dir(world):
+    assert world.run("--no-logoff").returncode == 0
+    assert (world.log_dir / "robot_framework.log").exists()
