@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 
 import psutil
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
@@ -498,6 +499,9 @@ class Orchestrator:
                               raise_on_status=False)
         self.session.mount(cfg.host + "/api/robot/consumeNextJob", HTTPAdapter(max_retries=consume_retry))
         self.update_method = "PUT"  # the algorithm's verb; POST once the server answers 405
+        if cfg.verify_tls is False:
+            # Said once at start by run(); urllib3 would otherwise repeat it on stderr for every request.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     def call(self, method: str, endpoint: str, fields: dict[str, Any], timeout: Optional[float] = None) -> Any:
         """Send form fields, return the decoded JSON body; raise an OrchestratorError subclass."""
@@ -689,7 +693,7 @@ class RobotFiles:
     """Files keyed by a hash of the robot GUID (the GUID itself is a credential, not a file name)."""
 
     def __init__(self, cfg: Config) -> None:
-        self.key = hashlib.sha256(cfg.robot_guid.lower().encode()).hexdigest()[:16]
+        self.key = robot_key(cfg.robot_guid)
         self.journal = os.path.join(cfg.log_dir, f"journal-{self.key}.json")
         self.running = os.path.join(cfg.log_dir, f"running-{self.key}.json")
         # The lock lives in the temp folder, not log_dir, so two configs naming the same GUID with
@@ -766,6 +770,10 @@ class RobotFiles:
                 os.replace(path, aside)
             log.error("%s is unreadable (%s); set aside as %s", path, clean(e), aside)
             return None
+
+
+def robot_key(robot_guid: str) -> str:
+    return hashlib.sha256(robot_guid.lower().encode()).hexdigest()[:16]
 
 
 def write_json_atomically(path: str, data: Any) -> None:

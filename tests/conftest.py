@@ -14,8 +14,9 @@ import psutil
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # robot_framework itself
 
-from orchestrator_emulator import FRAMEWORK, REPO, Emulator, write_config  # noqa: E402
+from orchestrator_emulator import FRAMEWORK, REPO, Emulator, write_config
 
 TEST_ROBOTS = os.path.join(REPO, "tests", "robots")
 MARKER_SCRIPT = os.path.join(REPO, "tests", "logoff_marker.py")
@@ -48,21 +49,26 @@ class Env:
     def reconfigure(self, **overrides: Any) -> str:
         return make_config(self.tmp, self.emu, **overrides)
 
-    def env(self) -> dict:
-        env = dict(os.environ)
+    def env(self, **extra: str) -> dict:
+        env = dict(os.environ, **extra)
         env["TEST_OUT"] = str(self.out)
         env.pop("ROBOT_JOB_GUID", None)
         return env
 
-    def run(self, *args: str, timeout: float = 60, config: Optional[str] = None) -> subprocess.CompletedProcess:
+    def run(self, *args: str, timeout: float = 60, config: Optional[str] = None,
+            **extra_env: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, FRAMEWORK, "--config", config or self.config, *args],
-                              env=self.env(), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+                              env=self.env(**extra_env), capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, check=False)
 
-    def start(self, *args: str, config: Optional[str] = None) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, FRAMEWORK, "--config", config or self.config, *args],
-                                env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    def start(self, *args: str, config: Optional[str] = None, **extra_env: str) -> subprocess.Popen:
+        # Output goes to a file, not a pipe: an unread pipe could fill up and block the framework.
+        log = open(self.tmp / "framework-output.txt", "a", encoding="utf-8")
+        proc = subprocess.Popen([sys.executable, FRAMEWORK, "--config", config or self.config, *args],
+                                env=self.env(**extra_env), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
+        log.close()
+        return proc
 
     def log_text(self) -> str:
         path = self.log_dir / "robot_framework.log"

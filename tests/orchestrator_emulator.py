@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -75,6 +77,7 @@ class Emulator:
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self._server: Optional[ThreadingHTTPServer] = None
+        self.connections: set = set()  # open client sockets, severed by stop()
 
     # --- life cycle ---
     @property
@@ -98,6 +101,12 @@ class Emulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self.lock:
+            # Keep-alive connections would otherwise go on being served by their threads.
+            for sock in list(self.connections):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self.connections.clear()
 
     # --- scenario control ---
     def add_job(self, name: str, task: Any = None, guid: Optional[str] = None) -> Job:
@@ -139,7 +148,7 @@ class Emulator:
 
     # --- the API ---
     def handle(self, method: str, path: str, fields: dict, authorization: str) -> tuple[int, Any, dict]:
-        endpoint = ENDPOINTS.get(path.split("?")[0], "other")
+        endpoint = ENDPOINTS.get(path.split("?", maxsplit=1)[0], "other")
         with self.changed:
             self.requests.append(Request(method, endpoint, path, fields, authorization, time.time()))
             self.changed.notify_all()
@@ -209,6 +218,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        emulator: Emulator = self.server.emulator  # type: ignore[attr-defined]
+        with emulator.lock:
+            emulator.connections.add(self.connection)
+
+    def finish(self) -> None:
+        emulator: Emulator = self.server.emulator  # type: ignore[attr-defined]
+        with emulator.lock:
+            emulator.connections.discard(self.connection)
+        with contextlib.suppress(OSError):  # the client may already be gone
+            super().finish()
 
     def do_POST(self) -> None:
         self._serve()

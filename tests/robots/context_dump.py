@@ -3,6 +3,7 @@
 import json
 
 import _helpers
+
 import robot_framework
 
 _helpers.mark("context.json", json.dumps(robot_framework.job_context()))

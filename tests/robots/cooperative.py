@@ -3,6 +3,7 @@
 import time
 
 import _helpers
+
 import robot_framework
 
 _helpers.record("robot")
