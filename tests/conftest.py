@@ -85,7 +85,7 @@ class Env:
         return result
 
     def wait_file(self, name: str, timeout: float = 20) -> bool:
-        return wait_until(lambda: (self.out / name).exists(), timeout)
+        return wait_until((self.out / name).exists, timeout)
 
 
 def make_config(tmp: Path, emulator: Emulator, **overrides: Any) -> str:

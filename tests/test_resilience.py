@@ -218,7 +218,8 @@ def test_undelivered_final_status_is_journaled_and_delivered_first_on_next_start
 
 def test_corrupt_journal_is_set_aside_not_a_crash(world):
     world.log_dir.mkdir()
-    (world.log_dir / f"journal-{robot_framework.robot_key(world.emu.robot_guid)}.json").write_text('[{"guid": "x", "sta')
+    journal = world.log_dir / f"journal-{robot_framework.robot_key(world.emu.robot_guid)}.json"
+    journal.write_text('[{"guid": "x", "sta')
     result = world.run("--no-logoff")
     assert result.returncode == 0, result.stderr
     assert "unreadable" in result.stderr
