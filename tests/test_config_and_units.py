@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 import robot_framework as rf
 from conftest import REPO, TEST_ROBOTS
 from orchestrator_emulator import FRAMEWORK

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+
 from conftest import TEST_ROBOTS, alive_roles, wait_until
 
 SUCCESS, FAILED, ABORTED, STOPPED, IN_PROGRESS = 4, 5, 3, 7, 8

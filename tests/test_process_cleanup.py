@@ -9,6 +9,7 @@ import sys
 import uuid
 
 import pytest
+
 from conftest import REPO, TEST_ROBOTS, alive_roles, is_alive, wait_until
 
 SUCCESS, FAILED, ABORTED, STOPPED, IN_PROGRESS = 4, 5, 3, 7, 8

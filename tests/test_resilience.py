@@ -10,10 +10,10 @@ import ssl
 import time
 
 import pytest
-from conftest import Env, alive_roles, make_config, wait_until
-from orchestrator_emulator import Emulator
 
 import robot_framework
+from conftest import Env, alive_roles, make_config, wait_until
+from orchestrator_emulator import Emulator
 
 SUCCESS, FAILED, ABORTED, STOPPED, IN_PROGRESS = 4, 5, 3, 7, 8
 

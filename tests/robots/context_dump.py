@@ -3,7 +3,6 @@
 import json
 
 import _helpers
-
 import robot_framework
 
 _helpers.mark("context.json", json.dumps(robot_framework.job_context()))

@@ -3,7 +3,6 @@
 import time
 
 import _helpers
-
 import robot_framework
 
 _helpers.record("robot")
