@@ -28,6 +28,7 @@ import logging.handlers
 import os
 import random
 import re
+import select
 import shlex
 import shutil
 import signal
@@ -488,6 +489,14 @@ class Orchestrator:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.session = requests.Session()
+        # The environment (proxies, CA bundle) is read once here instead of on every request: with
+        # trust_env, requests re-reads it per call (a few ms each) and a ~/.netrc entry for the host
+        # would silently replace the robot's Authorization header.
+        self.session.trust_env = False
+        self.session.proxies = requests.utils.get_environ_proxies(cfg.host)
+        self.verify = cfg.verify_tls
+        if self.verify is True:
+            self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         token = base64.b64encode(cfg.robot_guid.encode("utf-8")).decode("ascii")
         # The GUID is a credential: it lives only in this header, which is never logged.
         self.session.headers["Authorization"] = "Basic " + token
@@ -497,7 +506,11 @@ class Orchestrator:
         consume_retry = Retry(total=CONSUME_CONNECT_RETRIES, connect=CONSUME_CONNECT_RETRIES, read=False,
                               other=False, status=0, backoff_factor=BACKOFF_FIRST, allowed_methods=None,
                               raise_on_status=False)
-        self.session.mount(cfg.host + "/api/robot/consumeNextJob", HTTPAdapter(max_retries=consume_retry))
+        consume_adapter = HTTPAdapter(max_retries=consume_retry)
+        # Same connection pool as every other call (the adapter only passes its retries per request):
+        # otherwise each consume would open a new connection, a full TLS handshake on https.
+        consume_adapter.poolmanager = self.session.get_adapter(cfg.host).poolmanager
+        self.session.mount(cfg.host + "/api/robot/consumeNextJob", consume_adapter)
         self.update_method = "PUT"  # the algorithm's verb; POST once the server answers 405
         if cfg.verify_tls is False:
             # Said once at start by run(); urllib3 would otherwise repeat it on stderr for every request.
@@ -507,11 +520,10 @@ class Orchestrator:
         """Send form fields, return the decoded JSON body; raise an OrchestratorError subclass."""
         what = f"{method} {endpoint}"
         try:
-            # verify= is passed per request on purpose: a Session-level value loses to
-            # REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from the environment (requests' merge rules).
+            # verify= per request: with requests' merge rules a Session-level CA path can lose to
+            # REQUESTS_CA_BUNDLE; here the config's path always wins, the environment only fills in "true".
             response = self.session.request(method, self.cfg.host + endpoint, data=fields,
-                                            timeout=timeout or self.cfg.request_timeout,
-                                            verify=self.cfg.verify_tls)
+                                            timeout=timeout or self.cfg.request_timeout, verify=self.verify)
         except requests.exceptions.SSLError as e:
             raise OrchestratorError(f"{what}: TLS error ({clean(e)}); check [orchestrator] verify_tls") from None
         except requests.RequestException as e:
@@ -722,8 +734,8 @@ class RobotFiles:
         self._lock_file = f  # file descriptors are not inherited by the robot (PEP 446)
 
     # --- running-job state (crash recovery) ---
-    def save_running(self, state: dict[str, Any]) -> None:
-        write_json_atomically(self.running, state)
+    def save_running(self, state: dict[str, Any], durable: bool = True) -> None:
+        write_json_atomically(self.running, state, durable)
 
     def clear_running(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -776,13 +788,18 @@ def robot_key(robot_guid: str) -> str:
     return hashlib.sha256(robot_guid.lower().encode()).hexdigest()[:16]
 
 
-def write_json_atomically(path: str, data: Any) -> None:
-    """Write-then-rename, so a crash leaves the old file or the new one, never half of one."""
+def write_json_atomically(path: str, data: Any, durable: bool = True) -> None:
+    """Write-then-rename, so a crash leaves the old file or the new one, never half of one.
+
+    durable: fsync before the rename, so the content also survives a power loss or a Windows crash
+    (the journal and the running-job state); a few ms, so not for files a crash makes worthless.
+    """
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)  # atomic on NTFS and POSIX file systems alike
 
 
@@ -813,12 +830,15 @@ def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psut
                     found[child.pid] = child
     if marker:
         user = current_username()
-        for proc in psutil.process_iter(["username", "environ"]):
-            info = proc.info
-            if proc.pid == me or info.get("username") != user or not info.get("environ"):
+        for proc in psutil.process_iter():
+            if proc.pid == me or proc.pid in found:
                 continue
-            if info["environ"].get(ENV_JOB_GUID) == marker:
-                found.setdefault(proc.pid, proc)
+            # Other users' processes refuse environ() (AccessDenied) on both platforms, cheaply; the
+            # user check (a name lookup) runs only for a match, which also keeps an admin account
+            # from touching other users' processes.
+            with contextlib.suppress(psutil.Error):
+                if proc.environ().get(ENV_JOB_GUID) == marker and proc.username() == user:
+                    found[proc.pid] = proc
     alive = []
     for proc in found.values():
         with contextlib.suppress(psutil.Error):
@@ -919,8 +939,8 @@ def prepare_job_folder(cfg: Config, job: ConsumedJob) -> JobFiles:
                      os.path.join(folder, "stop"))
     with contextlib.suppress(FileNotFoundError):
         os.remove(files.stop)
-    write_json_atomically(files.context, {"job": job.job, "process_version": job.process_version, "task": job.task})
-    prune_job_folders(jobs_dir, cfg.keep_jobs)
+    write_json_atomically(files.context, {"job": job.job, "process_version": job.process_version, "task": job.task},
+                          durable=False)
     return files
 
 
@@ -985,36 +1005,62 @@ def supervise_robot(cfg: Config, orch: Orchestrator, identity: Identity, job: Co
     next_heartbeat = started + cfg.heartbeat_interval
     job_deadline = started + cfg.job_timeout if cfg.job_timeout else None
     stop_deadline: Optional[float] = None
-    while True:
-        wake = min(t for t in (next_heartbeat, job_deadline, stop_deadline) if t is not None)
-        try:
-            # Returns the moment the robot exits: the outcome is never a heartbeat late.
-            exit_code = proc.wait(timeout=max(0.0, wake - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            exit_code = None
-        if exit_code is not None:
-            if stop_deadline is not None:
-                return JOB_STATUS_STOPPED, f"stopped on request (exit code {exit_code})"
-            if exit_code == 0:
-                return JOB_STATUS_SUCCESS, "exit code 0"
-            return JOB_STATUS_FAILED, describe_exit(exit_code)
-        now = time.monotonic()
-        if job_deadline is not None and now >= job_deadline:
-            return JOB_STATUS_FAILED, f"ran past job_timeout ({cfg.job_timeout:g} s) and was killed"
-        if stop_deadline is not None and now >= stop_deadline:
-            return JOB_STATUS_ABORTED, f"did not stop within stop_timeout ({cfg.stop_timeout:g} s) and was killed"
-        if now >= next_heartbeat:
-            next_heartbeat += cfg.heartbeat_interval
-            if next_heartbeat <= now:  # fell behind (slow server): keep the interval, skip the backlog
-                next_heartbeat = now + cfg.heartbeat_interval
-            code = send_working_heartbeat(cfg, orch, identity, job)
-            if code == HEARTBEAT_JOB_ABORTING:
-                log.info("Job %s: the Orchestrator requested Abort", job.guid)
-                return JOB_STATUS_ABORTED, "aborted on request"
-            if code == HEARTBEAT_JOB_STOPPING and stop_deadline is None:
-                log.info("Job %s: the Orchestrator requested Stop; waiting up to %g s", job.guid, cfg.stop_timeout)
-                request_soft_stop(cfg, proc, files)
-                stop_deadline = time.monotonic() + cfg.stop_timeout
+    with exit_watcher(proc) as exit_watch:
+        while True:
+            wake = min(t for t in (next_heartbeat, job_deadline, stop_deadline) if t is not None)
+            exit_code = wait_for_exit(proc, exit_watch, max(0.0, wake - time.monotonic()))
+            if exit_code is not None:
+                if stop_deadline is not None:
+                    return JOB_STATUS_STOPPED, f"stopped on request (exit code {exit_code})"
+                if exit_code == 0:
+                    return JOB_STATUS_SUCCESS, "exit code 0"
+                return JOB_STATUS_FAILED, describe_exit(exit_code)
+            now = time.monotonic()
+            if job_deadline is not None and now >= job_deadline:
+                return JOB_STATUS_FAILED, f"ran past job_timeout ({cfg.job_timeout:g} s) and was killed"
+            if stop_deadline is not None and now >= stop_deadline:
+                return JOB_STATUS_ABORTED, f"did not stop within stop_timeout ({cfg.stop_timeout:g} s) and was killed"
+            if now >= next_heartbeat:
+                next_heartbeat += cfg.heartbeat_interval
+                if next_heartbeat <= now:  # fell behind (slow server): keep the interval, skip the backlog
+                    next_heartbeat = now + cfg.heartbeat_interval
+                code = send_working_heartbeat(cfg, orch, identity, job)
+                if code == HEARTBEAT_JOB_ABORTING:
+                    log.info("Job %s: the Orchestrator requested Abort", job.guid)
+                    return JOB_STATUS_ABORTED, "aborted on request"
+                if code == HEARTBEAT_JOB_STOPPING and stop_deadline is None:
+                    log.info("Job %s: the Orchestrator requested Stop; waiting up to %g s", job.guid, cfg.stop_timeout)
+                    request_soft_stop(cfg, proc, files)
+                    stop_deadline = time.monotonic() + cfg.stop_timeout
+
+
+@contextlib.contextmanager
+def exit_watcher(proc: subprocess.Popen) -> Iterator[Optional[int]]:
+    """A Linux pidfd that becomes readable the instant the robot exits, or None elsewhere."""
+    fd = None
+    if hasattr(os, "pidfd_open"):
+        with contextlib.suppress(OSError):  # Linux < 5.3, or the robot already gone
+            fd = os.pidfd_open(proc.pid)
+    try:
+        yield fd
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def wait_for_exit(proc: subprocess.Popen, exit_watch: Optional[int], timeout: float) -> Optional[int]:
+    """The robot's exit code as soon as it exits, or None after `timeout`.
+
+    Popen.wait(timeout) on POSIX polls with sleeps of up to 50 ms; waiting on a pidfd wakes at once.
+    Windows: Popen.wait is WaitForSingleObject, which already wakes at once.
+    """
+    if exit_watch is not None:
+        select.select([exit_watch], [], [], timeout)
+        return proc.poll()
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def send_working_heartbeat(cfg: Config, orch: Orchestrator, identity: Identity, job: ConsumedJob) -> Optional[int]:
@@ -1046,17 +1092,24 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
     proc: Optional[subprocess.Popen] = None
     root: Optional[psutil.Process] = None
     try:
-        report_in_progress(cfg, orch, job)
         try:
             script_args, cwd = resolve_robot_script(cfg.scripts_dir, job.name)
             files = prepare_job_folder(cfg, job)
-            # Written before the robot starts: a crash from here on is found and cleaned up at the next start.
-            store.save_running({"job_guid": job.guid, "job_name": job.name, "pid": None, "create_time": None})
+            # Written before the robot starts, so a framework crash from here on is cleaned up at the next
+            # start (the job GUID is the marker). Not fsynced: a process crash keeps the page cache, and
+            # the fsynced write below, made while the robot boots, covers a machine crash.
+            store.save_running({"job_guid": job.guid, "job_name": job.name, "pid": None, "create_time": None},
+                               durable=False)
             proc = start_robot(cfg, job, files, script_args, cwd)
         except (ValueError, OSError) as e:
+            report_in_progress(cfg, orch, job)  # the Orchestrator sees the job taken, then Failed
             finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, f"could not start the robot: {e}", started)
             return
-        root = process_or_none(proc.pid)
+        root = process_or_none(proc.pid)  # now, while the PID surely is the robot's (it is not reaped yet)
+        # In Progress goes out right after the spawn, not before: the robot's interpreter boots while
+        # the request is in flight. The Orchestrator still sees 8 before any Working heartbeat or final
+        # status, since this loop sends nothing else in between.
+        report_in_progress(cfg, orch, job)
         store.save_running({"job_guid": job.guid, "job_name": job.name, "pid": proc.pid,
                             "create_time": root.create_time() if root else None})
         log.info("Job %s: robot started, pid %d, output in %s", job.guid, proc.pid, files.output)
@@ -1082,6 +1135,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
             log.warning("Job %s: the robot left %d process(es) running; killed them", job.guid, len(leftovers))
     reap(proc)
     finish_job(cfg, orch, store, job.guid, status, reason, started)
+    prune_job_folders(os.path.dirname(files.folder), cfg.keep_jobs)  # after the job: off the start path
 
 
 def report_in_progress(cfg: Config, orch: Orchestrator, job: ConsumedJob) -> None:

@@ -1,0 +1,209 @@
+"""Benchmark: how fast jobs start, end and abort, and what supervision costs (ratios to floors).
+
+    python3 tests/benchmark.py            # about two minutes; --runs N, --supervise-seconds S
+
+Every figure is the median of several runs, measured against the emulator on 127.0.0.1 with real
+robot scripts; floors (a bare interpreter start) are measured in the same run, so ratios hold on
+shared machines where absolute times are noise. Not part of the pytest run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import psutil
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from orchestrator_emulator import FRAMEWORK, REPO, Emulator, write_config
+
+ROBOTS = os.path.join(REPO, "tests", "robots")
+
+
+class Bench:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.n = 0
+
+    def world(self, **overrides) -> tuple[Emulator, str, Path]:
+        self.n += 1
+        folder = self.tmp / f"run{self.n}"
+        out = folder / "out"
+        out.mkdir(parents=True)
+        emu = Emulator().start()
+        values = {"robot.scripts_dir": ROBOTS, "robot.heartbeat_interval": 10, "session.logoff": "false"}
+        values.update(overrides)
+        config = write_config(str(folder / "config.ini"), emu, str(folder / "logs"), **values)
+        return emu, config, out
+
+    @staticmethod
+    def start(config: str, out: Path, *args: str) -> subprocess.Popen:
+        env = dict(os.environ, TEST_OUT=str(out))
+        return subprocess.Popen([sys.executable, FRAMEWORK, "--config", config, "--no-logoff", *args], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+
+
+def bare(code: str) -> float:
+    started = time.time()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.time() - started
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> float:
+    measure()  # warm the file cache once; not counted
+    return statistics.median(measure() for _ in range(runs))
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError("benchmark step timed out")
+        time.sleep(0.002)
+
+
+def spawn_to_first_heartbeat(b: Bench) -> float:
+    emu, config, out = b.world()
+    started = time.time()
+    proc = b.start(config, out)
+    emu.wait_for(lambda: bool(emu.requests))
+    first = emu.calls()[0].at
+    proc.wait(timeout=30)
+    emu.stop()
+    return first - started
+
+
+def heartbeat_to_robot_first_line(b: Bench) -> float:
+    emu, config, out = b.world()
+    emu.add_job("stamp")
+    proc = b.start(config, out, "--once")
+    proc.wait(timeout=30)
+    emu.stop()
+    ready = next(c.at for c in emu.calls() if c.endpoint == "heartbeat")  # the one that said HasNewJob=1
+    first_line = float((out / "stamp.txt").read_text().split()[0])
+    return first_line - ready
+
+
+def robot_exit_to_final_update(b: Bench) -> float:
+    emu, config, out = b.world()
+    job = emu.add_job("stamp")
+    proc = b.start(config, out, "--once")
+    proc.wait(timeout=30)
+    emu.stop()
+    last_line = float((out / "stamp.txt").read_text().split()[1])
+    final = next(c.at for c in emu.calls("update") if c.fields.get("status") == "4")
+    assert job.history == [8, 4], job.history
+    return final - last_line
+
+
+def abort_to_all_gone(b: Bench) -> float:
+    emu, config, out = b.world(**{"robot.heartbeat_interval": 1})
+    job = emu.add_job("tree")
+    proc = b.start(config, out, "--once")
+    wait((out / "ready").exists)
+    pids = []
+    for line in (out / "pids.txt").read_text().splitlines():
+        pids.append(psutil.Process(int(line.split()[1])))
+    requested = time.time()
+    emu.request_abort(job)
+    wait(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in pids))
+    gone = time.time()
+    proc.wait(timeout=30)
+    emu.stop()
+    assert job.history == [8, 3], job.history
+    return gone - requested
+
+
+def back_to_back_per_job(b: Bench, jobs: int = 20) -> float:
+    emu, config, out = b.world()
+    for _ in range(jobs):
+        emu.add_job("quick")
+    proc = b.start(config, out)
+    proc.wait(timeout=120)
+    emu.stop()
+    calls = emu.calls()
+    assert all(j.history == [8, 4] for j in emu.jobs)
+    first_consume = next(c.at for c in calls if c.endpoint == "consume")
+    last_update = [c.at for c in calls if c.endpoint == "update"][-1]
+    return (last_update - first_consume) / jobs
+
+
+def supervision_cost(b: Bench, seconds: float) -> tuple[float, float, int]:
+    emu, config, out = b.world(**{"robot.heartbeat_interval": 1})
+    emu.add_job("timed")
+    env_out = out
+    env = dict(os.environ, TEST_OUT=str(env_out), TEST_ROBOT_SECONDS=str(seconds))
+    proc = subprocess.Popen([sys.executable, FRAMEWORK, "--config", config, "--no-logoff", "--once"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    framework = psutil.Process(proc.pid)
+    wait((out / "ready").exists)
+    cpu_before = sum(framework.cpu_times()[:2])
+    wall_before = time.monotonic()
+    peak_rss = 0
+    while proc.poll() is None:
+        try:
+            peak_rss = max(peak_rss, framework.memory_info().rss)
+            cpu_after = sum(framework.cpu_times()[:2])
+            wall_after = time.monotonic()
+        except psutil.Error:
+            break
+        time.sleep(0.25)
+    emu.stop()
+    working = [c for c in emu.calls("heartbeat") if c.fields.get("Status") == "3"]
+    cpu_percent = 100.0 * (cpu_after - cpu_before) / (wall_after - wall_before)
+    return cpu_percent, peak_rss / 2**20, len(working)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
+    parser.add_argument("--supervise-seconds", type=float, default=60.0, help="length of the supervised job")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        b = Bench(Path(tmp))
+        import_floor = median_of(args.runs, lambda: bare("import requests, psutil, getmac"))
+        pass_floor = median_of(args.runs, lambda: bare("pass"))
+        t1 = median_of(args.runs, lambda: spawn_to_first_heartbeat(b))
+        rows.append(("1. spawn -> first heartbeat", f"{t1 * 1000:.0f} ms", f"{import_floor * 1000:.0f} ms",
+                     t1 / import_floor, "<= 1.3x", t1 / import_floor <= 1.3))
+        t2 = median_of(args.runs, lambda: heartbeat_to_robot_first_line(b))
+        rows.append(("2. HasNewJob=1 heartbeat -> robot's first line", f"{t2 * 1000:.0f} ms",
+                     f"{pass_floor * 1000:.0f} ms", t2 / pass_floor, "<= 1.5x", t2 / pass_floor <= 1.5))
+        t3 = median_of(args.runs, lambda: robot_exit_to_final_update(b))
+        rows.append(("3. robot exit -> final job/update (interval 10 s)", f"{t3 * 1000:.0f} ms", "-", None,
+                     "<= 100 ms", t3 <= 0.1))
+        t4 = median_of(max(3, args.runs // 2), lambda: abort_to_all_gone(b))
+        rows.append(("4. abort requested -> tree gone (interval 1 s)", f"{t4 * 1000:.0f} ms", "1000 ms", None,
+                     "<= 1500 ms", t4 <= 1.5))
+        t5 = median_of(max(3, args.runs // 2), lambda: back_to_back_per_job(b))
+        rows.append(("5. 20 no-op jobs back to back, per job", f"{t5 * 1000:.0f} ms", f"{pass_floor * 1000:.0f} ms",
+                     t5 / pass_floor, "<= 2.0x", t5 / pass_floor <= 2.0))
+        cpu, rss, beats = supervision_cost(b, args.supervise_seconds)
+        expected = round(args.supervise_seconds)
+        rows.append((f"6a. supervising a {args.supervise_seconds:g} s job: CPU", f"{cpu:.2f} %", "-", None,
+                     "<= 0.5 %", cpu <= 0.5))
+        rows.append(("6b. ... peak RSS", f"{rss:.1f} MiB", "-", None, "<= 40 MiB", rss <= 40))
+        rows.append(("6c. ... Working heartbeats", str(beats), str(expected), None, f"{expected} +/- 1",
+                     abs(beats - expected) <= 1))
+    print(f"\nmachine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"median of {args.runs} runs\n")
+    print(f"| {'figure':50} | {'value':>9} | {'floor':>8} | {'ratio':>6} | {'target':>10} | met |")
+    print(f"|{'-' * 52}|{'-' * 11}|{'-' * 10}|{'-' * 8}|{'-' * 12}|-----|")
+    for name, value, floor, ratio, target, met in rows:
+        ratio_text = f"{ratio:.2f}x" if ratio is not None else "-"
+        print(f"| {name:50} | {value:>9} | {floor:>8} | {ratio_text:>6} | {target:>10} | {'yes' if met else 'NO':>3} |")
+    return 0 if all(row[-1] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
