@@ -806,11 +806,23 @@ def write_json_atomically(path: str, data: Any, durable: bool = True) -> None:
 # =================================================================================================
 # Killing everything a job started
 # =================================================================================================
+# psutil raises psutil.Error subclasses, but on Windows some native calls surface as a bare OSError
+# (seen under Wine: WinError 87 from NtQuerySystemInformation in name()); the kill code survives both.
+PROCESS_ERRORS = (psutil.Error, OSError)
+
+
 def current_username() -> str:
     try:
         return psutil.Process().username()
-    except psutil.Error:
+    except PROCESS_ERRORS:
         return ""
+
+
+def process_label(proc: psutil.Process) -> str:
+    try:
+        return f"{clean(proc.name(), 60)}({proc.pid})"
+    except PROCESS_ERRORS:
+        return f"?({proc.pid})"
 
 
 def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psutil.Process]:
@@ -823,7 +835,7 @@ def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psut
     found: dict[int, psutil.Process] = {}
     me = os.getpid()
     if root is not None:
-        with contextlib.suppress(psutil.Error):
+        with contextlib.suppress(*PROCESS_ERRORS):
             if root.is_running():  # also false when the PID was recycled (create time differs)
                 found[root.pid] = root
                 for child in root.children(recursive=True):
@@ -836,12 +848,12 @@ def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psut
             # Other users' processes refuse environ() (AccessDenied) on both platforms, cheaply; the
             # user check (a name lookup) runs only for a match, which also keeps an admin account
             # from touching other users' processes.
-            with contextlib.suppress(psutil.Error):
+            with contextlib.suppress(*PROCESS_ERRORS):
                 if proc.environ().get(ENV_JOB_GUID) == marker and proc.username() == user:
                     found[proc.pid] = proc
     alive = []
     for proc in found.values():
-        with contextlib.suppress(psutil.Error):
+        with contextlib.suppress(*PROCESS_ERRORS):
             if proc.pid != me and proc.status() != psutil.STATUS_ZOMBIE:
                 alive.append(proc)
     return alive
@@ -860,16 +872,17 @@ def kill_job_processes(marker: str, root: Optional[psutil.Process], why: str) ->
         if not victims:
             break
         for proc in victims:
-            with contextlib.suppress(psutil.Error):
-                killed.setdefault(proc.pid, clean(proc.name(), 60))
+            killed.setdefault(proc.pid, process_label(proc))
+            with contextlib.suppress(*PROCESS_ERRORS):
                 proc.suspend()
         for proc in reversed(victims):
             kill_one(proc)
-        psutil.wait_procs(victims, timeout=1.0)
+        with contextlib.suppress(*PROCESS_ERRORS):
+            psutil.wait_procs(victims, timeout=1.0)
     else:
         log.error("Could not kill every process of job %s within %g s (%s); some may still run",
                   clean(marker, 60), KILL_TIMEOUT, why)
-    names = [f"{name}({pid})" for pid, name in killed.items()]
+    names = list(killed.values())
     if names:
         log.info("Killed %d process(es) of job %s (%s): %s", len(names), clean(marker, 60), why, ", ".join(names))
     return names
@@ -880,7 +893,7 @@ def kill_one(proc: psutil.Process) -> None:
         proc.kill()
     except psutil.NoSuchProcess:
         pass
-    except psutil.AccessDenied:
+    except (psutil.AccessDenied, OSError):
         if IS_WINDOWS:
             # Windows: psutil's TerminateProcess can be refused where taskkill (which also walks
             # the tree by parent PID) still succeeds.
@@ -1119,9 +1132,12 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
         # still gets a true final status.
         interrupted = isinstance(e, (KeyboardInterrupt, Interrupted))
         with ignoring_interrupts():
-            kill_job_processes(job.guid, root, "framework interrupted" if interrupted else "framework error")
-            if proc is not None:
-                reap(proc)
+            try:
+                kill_job_processes(job.guid, root, "framework interrupted" if interrupted else "framework error")
+                if proc is not None:
+                    reap(proc)
+            except Exception:
+                log.exception("Job %s: cleaning up after the interruption failed", job.guid)
             finish_job(cfg, orch, store, job.guid, JOB_STATUS_ABORTED if interrupted else JOB_STATUS_FAILED,
                        "the framework was interrupted while the job ran" if interrupted
                        else f"internal error in the framework: {clean(e)}",
@@ -1150,7 +1166,7 @@ def report_in_progress(cfg: Config, orch: Orchestrator, job: ConsumedJob) -> Non
 def process_or_none(pid: int) -> Optional[psutil.Process]:
     try:
         return psutil.Process(pid)  # remembers the create time, so a recycled PID is never killed
-    except psutil.Error:
+    except PROCESS_ERRORS:
         return None
 
 

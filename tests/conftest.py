@@ -19,6 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 from orchestrator_emulator import FRAMEWORK, REPO, Emulator, write_config
 
 TEST_ROBOTS = os.path.join(REPO, "tests", "robots")
+# Set by tests/windows/run.sh: the suite runs as Windows processes under Wine (see README).
+UNDER_WINE = os.environ.get("ROBOT_FRAMEWORK_WINE") == "1"
 MARKER_SCRIPT = os.path.join(REPO, "tests", "logoff_marker.py")
 
 

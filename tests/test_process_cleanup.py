@@ -13,7 +13,9 @@ import pytest
 from conftest import REPO, TEST_ROBOTS, alive_roles, is_alive, wait_until
 
 SUCCESS, FAILED, ABORTED, STOPPED, IN_PROGRESS = 4, 5, 3, 7, 8
-POSIX_ONLY = pytest.mark.skipif(os.name == "nt", reason="sends POSIX signals to the framework")
+POSIX_ONLY = pytest.mark.skipif(
+    os.name == "nt", reason="Windows cannot deliver a catchable interrupt to another process here: os.kill(SIGTERM) "
+    "is TerminateProcess, and CTRL_C/CTRL_BREAK_EVENT need a console shared with it (WinError 12 under Wine)")
 
 
 def run_until_ready_then(world, robot, action, config=None):

