@@ -1181,27 +1181,33 @@ def finish_job(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str
     duration = time.monotonic() - started
     level = logging.INFO if status in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED) else logging.WARNING
     log.log(level, "Job %s finished: %s (%s) after %.1f s", job_guid, JOB_STATUS_NAMES[status], reason, duration)
-    store.journal_put(job_guid, status, reason)
-    store.clear_running()
+    try:
+        store.journal_put(job_guid, status, reason)
+        store.clear_running()
+    except OSError as e:  # a full disk must not cost the job its status: still try to deliver it
+        log.error("Job %s: cannot write the journal in %s (%s); an outage now would lose this status",
+                  job_guid, os.path.dirname(store.journal), e)
     deliver_update(cfg, orch, store, job_guid, status,
                    cfg.retry_seconds if retry_seconds is None else retry_seconds)
 
 
 def deliver_update(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str, status: int,
                    seconds: float) -> bool:
+    """Send a final status (retrying for `seconds`); its journal entry goes once it is settled."""
+    name = JOB_STATUS_NAMES.get(status, status)
     try:
-        with_retries(f"job/update {JOB_STATUS_NAMES.get(status, status)}",
-                     lambda: orch.update_job(job_guid, status), seconds)
-    except RequestRejected as e:
-        log.error("Job %s: the Orchestrator rejected status %s (%s); not retried", job_guid, status, e)
-        store.journal_remove(job_guid)
-        return True
+        with_retries(f"job/update {name}", lambda: orch.update_job(job_guid, status), seconds)
+        log.info("Job %s: status %s reported", job_guid, name)
+    except RequestRejected as e:  # retrying cannot change a 4xx: drop it rather than replay it forever
+        log.error("Job %s: the Orchestrator rejected status %s (%s); not retried", job_guid, name, e)
     except (Unreachable, OrchestratorError) as e:
         log.error("Job %s: status %s not delivered (%s); kept in %s for the next attempt",
-                  job_guid, status, e, store.journal)
+                  job_guid, name, e, store.journal)
         return False
-    store.journal_remove(job_guid)
-    log.info("Job %s: status %s reported", job_guid, JOB_STATUS_NAMES.get(status, status))
+    try:
+        store.journal_remove(job_guid)
+    except OSError as e:
+        log.error("Journal %s: cannot remove the delivered entry (%s); it will be sent again", store.journal, e)
     return True
 
 
