@@ -146,9 +146,10 @@ class OrchestratorError(Exception):
 
     transient = True
 
-    def __init__(self, message: str, retry_after: Optional[float] = None) -> None:
+    def __init__(self, message: str, retry_after: Optional[float] = None, status: Optional[int] = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status  # the HTTP status, when there was an answer
 
 
 class RequestNotSent(OrchestratorError):
@@ -522,8 +523,10 @@ class Orchestrator:
         try:
             # verify= per request: with requests' merge rules a Session-level CA path can lose to
             # REQUESTS_CA_BUNDLE; here the config's path always wins, the environment only fills in "true".
+            # No redirects: following one turns a POST into a GET and drops the form fields.
             response = self.session.request(method, self.cfg.host + endpoint, data=fields,
-                                            timeout=timeout or self.cfg.request_timeout, verify=self.verify)
+                                            timeout=timeout or self.cfg.request_timeout, verify=self.verify,
+                                            allow_redirects=False)
         except requests.exceptions.SSLError as e:
             raise OrchestratorError(f"{what}: TLS error ({clean(e)}); check [orchestrator] verify_tls") from None
         except requests.RequestException as e:
@@ -536,8 +539,11 @@ class Orchestrator:
         if status in (408, 429) or status >= 500:
             raise OrchestratorError(f"{what}: HTTP {status}, body {snippet(response)}",
                                     retry_after=retry_after_seconds(response))
+        if 300 <= status < 400:
+            raise RequestRejected(f"{what}: HTTP {status} redirect to {clean(response.headers.get('Location'))!r}; "
+                                  f"set [orchestrator] host to the address it redirects to", status=status)
         if not 200 <= status < 300:
-            raise RequestRejected(f"{what}: HTTP {status}, body {snippet(response)}")
+            raise RequestRejected(f"{what}: HTTP {status}, body {snippet(response)}", status=status)
         try:
             return response.json()
         except ValueError:
@@ -582,7 +588,7 @@ class Orchestrator:
         try:
             self.call(self.update_method, "/api/job/update", fields)
         except RequestRejected as e:
-            if self.update_method != "PUT" or "HTTP 405" not in str(e):
+            if self.update_method != "PUT" or e.status != 405:
                 raise
             # The Orchestrator's API reference lists POST for this path; switch once, for good.
             log.info("job/update: the server does not allow PUT (405); using POST from now on")
@@ -1331,6 +1337,10 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
     except RobotRefused as e:
         log.error("%s", e)
         return EXIT_ROBOT_NOT_FOUND, True
+    except RequestRejected as e:  # e.g. 404: host names a server, but not an Orchestrator API
+        log.error("The server at %s does not answer as an Orchestrator: %s. Check [orchestrator] host in %s",
+                  cfg.host, e, cfg.path)
+        return EXIT_UNREACHABLE, True
     except Unreachable as e:
         log.error("Orchestrator %s unreachable: %s. Check the network and [orchestrator] host in %s",
                   cfg.host, e, cfg.path)

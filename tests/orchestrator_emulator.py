@@ -124,7 +124,7 @@ class Emulator:
             job.stop = True
 
     def add_fault(self, endpoint: str, kind: str, times: int = 1, **options: Any) -> None:
-        """kind: status (options code, retry_after, body), html, drop, delay (seconds), body (raw text)."""
+        """kind: status (options code, text, retry_after, headers), html, drop, delay (seconds), body (text)."""
         with self.lock:
             self.faults[endpoint].extend({"kind": kind, **options} for _ in range(times))
 
@@ -276,7 +276,9 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "body":
             self._send(fault.get("code", 200), fault["text"].encode(), "application/json")
             return
-        headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
+        headers = dict(fault.get("headers", {}))
+        if "retry_after" in fault:
+            headers["Retry-After"] = str(fault["retry_after"])
         self._send(fault.get("code", 500), fault.get("text", "server error").encode(), "text/plain", headers)
 
 

@@ -122,6 +122,24 @@ def test_consume_answer_without_code_goes_back_to_heartbeat(world):
     assert "without a numeric ConsumeJobErrorCode" in world.log_text()
 
 
+def test_heartbeat_404_wrong_host_path_exits_4_with_a_clear_line(world):
+    world.emu.add_fault("heartbeat", "status", code=404, text="<html>Not Found</html>")
+    result = world.run()
+    assert result.returncode == 4
+    assert "does not answer as an Orchestrator" in result.stderr and "HTTP 404" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(world.emu.calls("heartbeat")) == 1  # a 404 is not retried
+    assert world.logged_off.exists()
+
+
+def test_redirect_is_not_followed_and_says_where_to(world):
+    world.emu.add_fault("heartbeat", "status", code=301, headers={"Location": "https://elsewhere.example/api"})
+    result = world.run("--no-logoff")
+    assert result.returncode == 4
+    assert "redirect to 'https://elsewhere.example/api'" in result.stderr
+    assert [c.method for c in world.emu.calls()] == ["POST"]
+
+
 def test_update_rejected_with_404_is_not_retried_forever(world):
     world.emu.add_fault("update", "status", code=404, text="no such job")
     world.emu.add_job("ok")
