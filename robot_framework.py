@@ -848,15 +848,18 @@ def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psut
                     found[child.pid] = child
     if marker:
         user = current_username()
-        for proc in psutil.process_iter():
-            if proc.pid == me or proc.pid in found:
-                continue
-            # Other users' processes refuse environ() (AccessDenied) on both platforms, cheaply; the
-            # user check (a name lookup) runs only for a match, which also keeps an admin account
-            # from touching other users' processes.
-            with contextlib.suppress(*PROCESS_ERRORS):
-                if proc.environ().get(ENV_JOB_GUID) == marker and proc.username() == user:
-                    found[proc.pid] = proc
+        try:
+            for proc in psutil.process_iter():
+                if proc.pid == me or proc.pid in found:
+                    continue
+                # Other users' processes refuse environ() (AccessDenied) on both platforms, cheaply; the
+                # user check (a name lookup) runs only for a match, which also keeps an admin account
+                # from touching other users' processes.
+                with contextlib.suppress(*PROCESS_ERRORS):
+                    if proc.environ().get(ENV_JOB_GUID) == marker and proc.username() == user:
+                        found[proc.pid] = proc
+        except PROCESS_ERRORS as e:  # the process list itself failed: the tree walk still counts
+            log.warning("Listing processes for job %s failed: %s", clean(marker, 60), e)
     alive = []
     for proc in found.values():
         with contextlib.suppress(*PROCESS_ERRORS):
