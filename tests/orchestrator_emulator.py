@@ -311,7 +311,9 @@ def demo() -> int:
     emulator = Emulator().start()
     job = emulator.add_job("hello_robot", task={"invoice": "INV-001"})
     with tempfile.TemporaryDirectory() as tmp:
-        config = write_config(os.path.join(tmp, "config.ini"), emulator, os.path.join(tmp, "logs"))
+        # A short heartbeat interval, so the 0.6 s example robot shows Working heartbeats too.
+        config = write_config(os.path.join(tmp, "config.ini"), emulator, os.path.join(tmp, "logs"),
+                              **{"robot.heartbeat_interval": 0.25})
         print(f"Orchestrator emulator on {emulator.url}; queued job {job.guid} (robot hello_robot)\n")
         cmd = [sys.executable, FRAMEWORK, "--config", config, "--once", "--no-logoff"]
         print("$ " + " ".join(cmd), flush=True)
