@@ -986,7 +986,7 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
     })
     # `import robot_framework` in a robot finds this file.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (FRAMEWORK_DIR, env.get("PYTHONPATH", "")) if p)
-    python = cfg.python or sys.executable
+    python = cfg.python or default_robot_python()
     options: dict[str, Any] = {}
     if IS_WINDOWS:
         # Own process group: a Ctrl+C meant for the framework's console does not reach the robot,
@@ -1000,6 +1000,18 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
     with open(files.output, "ab") as output:  # a file, not a pipe: a chatty robot can never block
         return subprocess.Popen([python, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=output, stderr=subprocess.STDOUT, **options)
+
+
+def default_robot_python() -> str:
+    """The interpreter running the framework, but python.exe rather than pythonw.exe.
+
+    Windows: a scheduled task typically runs the framework with pythonw.exe; robots get python.exe
+    from the same folder (CREATE_NO_WINDOW keeps it windowless) so they have ordinary std streams.
+    """
+    folder, name = os.path.split(sys.executable)
+    if name.lower() == "pythonw.exe" and os.path.isfile(os.path.join(folder, "python.exe")):
+        return os.path.join(folder, "python.exe")
+    return sys.executable
 
 
 def request_soft_stop(cfg: Config, proc: subprocess.Popen, files: JobFiles) -> None:

@@ -129,3 +129,12 @@ def test_split_command_keeps_windows_paths_on_windows():
 def test_clean_strips_control_characters_and_cuts():
     assert rf.clean("a\r\nINFO forged\x1b[31m") == "a INFO forged [31m"
     assert rf.clean("x" * 300) == "x" * 200 + "..."
+
+
+def test_robots_get_python_exe_when_the_framework_runs_under_pythonw(tmp_path, monkeypatch):
+    (tmp_path / "python.exe").write_text("")
+    (tmp_path / "pythonw.exe").write_text("")
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "pythonw.exe"))
+    assert rf.default_robot_python() == str(tmp_path / "python.exe")
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python3"))
+    assert rf.default_robot_python() == str(tmp_path / "python3")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 import sys
 import time
 
 import pytest
 
 from conftest import TEST_ROBOTS, UNDER_WINE, alive_roles, wait_until
+from orchestrator_emulator import FRAMEWORK
 
 SUCCESS, FAILED, ABORTED, STOPPED, IN_PROGRESS = 4, 5, 3, 7, 8
 
@@ -305,3 +307,20 @@ def test_check_sends_one_ready_heartbeat_and_consumes_nothing(world):
 def test_log_file_rotates_under_log_dir(world):
     assert world.run("--no-logoff").returncode == 0
     assert (world.log_dir / "robot_framework.log").exists()
+
+
+@pytest.mark.skipif(os.name != "nt", reason="pythonw.exe exists only on Windows")
+def test_framework_under_pythonw_logs_to_file_and_robots_print(world):
+    pythonw = os.path.join(os.path.dirname(sys.executable), "pythonw.exe")
+    if not os.path.isfile(pythonw):
+        pytest.skip(f"no pythonw.exe beside {sys.executable}")
+    job = world.emu.add_job("ok")
+    result = subprocess.run([pythonw, FRAMEWORK, "--config", world.config, "--no-logoff"], env=world.env(),
+                            capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0
+    assert job.history == [IN_PROGRESS, SUCCESS]
+    assert "finished: Success" in world.log_text()
+    seen = json.loads((world.out / "ok.json").read_text())
+    assert os.path.basename(seen["argv"][0]) == "ok.py"
+    outputs = list((world.log_dir / "jobs").glob("*/output.log"))
+    assert "ok robot" in outputs[0].read_text(encoding="utf-8")
