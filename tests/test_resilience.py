@@ -232,6 +232,26 @@ def test_undelivered_final_status_is_journaled_and_delivered_first_on_next_start
     assert not journal_files(world)
 
 
+def test_journaled_status_is_delivered_later_in_the_same_run(world):
+    first, second = world.emu.add_job("ok"), world.emu.add_job("timed")
+    world.emu.add_fault("update", "status", times=10_000, code=503)  # job/update is down...
+    proc = world.start("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=1), TEST_ROBOT_SECONDS="3")
+    try:
+        assert world.wait_file("ready")  # ...until the second job runs: by then the first is journaled
+        assert wait_until(lambda: f"Job {first.guid}: status Success not delivered" in world.log_text())
+        world.emu.faults["update"].clear()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+    assert first.history[-1] == SUCCESS and second.history[-1] == SUCCESS
+    calls = world.emu.calls()
+    # the last attempt is the one that got through (the emulator records faulted attempts too)
+    delivered = max(i for i, c in enumerate(calls) if c.fields == {"guid": first.guid, "status": "4"})
+    assert calls[delivered - 1].fields == {"guid": second.guid, "status": "4"}  # after the second job...
+    assert calls[delivered + 1].endpoint == "heartbeat"  # ...and before the next heartbeat
+    assert not journal_files(world)
+
+
 def test_corrupt_journal_is_set_aside_not_a_crash(world):
     world.log_dir.mkdir()
     journal = world.log_dir / f"journal-{robot_framework.robot_key(world.emu.robot_guid)}.json"
