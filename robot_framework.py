@@ -99,6 +99,7 @@ ENV_STOP_FILE = "ROBOT_STOP_FILE"
 # --- Internal limits --------------------------------------------------------------------------
 BODY_SNIPPET = 200  # characters of a bad response body quoted in the log
 KILL_TIMEOUT = 15.0  # seconds the kill routine may take before it gives up and says so
+KILL_SETTLE = 0.5  # seconds of empty sweeps, after a kill, before the job counts as clean
 BACKOFF_FIRST = 0.5  # seconds before the first retry; doubles each attempt
 BACKOFF_MAX = 15.0  # longest pause between two retries
 CONSUME_CONNECT_RETRIES = 3  # consumeNextJob is retried only when it never reached the server
@@ -871,15 +872,25 @@ def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psut
 def kill_job_processes(marker: str, root: Optional[psutil.Process], why: str) -> list[str]:
     """The one kill routine: abort, stop escalation, job timeout, job end, crash recovery, interrupt.
 
-    Each pass suspends what it found (so nothing spawns mid-kill), kills it deepest first, and the
-    passes repeat until one finds nothing or KILL_TIMEOUT runs out.
+    Each pass suspends what it found (so nothing spawns mid-kill) and kills it deepest first. Passes
+    repeat until none finds anything for KILL_SETTLE seconds: a process created in the instant its
+    parent was killed may not show its environment yet (Windows answers AccessDenied while a new
+    process initialises), so one empty pass is not proof. Bounded by KILL_TIMEOUT.
     """
     deadline = time.monotonic() + KILL_TIMEOUT
     killed: dict[int, str] = {}
+    quiet_since: Optional[float] = None
     while time.monotonic() < deadline:
         victims = find_job_processes(marker, root)
         if not victims:
-            break
+            if not killed:
+                break  # nothing was running: no settle wait, so a clean job end costs one sweep
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= KILL_SETTLE:
+                break
+            time.sleep(KILL_SETTLE / 10)
+            continue
+        quiet_since = None
         for proc in victims:
             killed.setdefault(proc.pid, process_label(proc))
             with contextlib.suppress(*PROCESS_ERRORS):

@@ -86,7 +86,7 @@ class Env:
             result[role] = (int(pid), float(created))
         return result
 
-    def wait_file(self, name: str, timeout: float = 20) -> bool:
+    def wait_file(self, name: str, timeout: float = 45) -> bool:  # generous: Wine starts processes slowly
         return wait_until((self.out / name).exists, timeout)
 
 

@@ -318,7 +318,8 @@ def tls_world(tmp_path):
         import trustme
     except ImportError as e:
         if UNDER_WINE:
-            pytest.skip(f"Wine 8: cryptography's Rust extension (needed by trustme) does not load: {e}")
+            pytest.skip(f"trustme is not installed in the Wine lane: cryptography's Rust extension, which it "
+                        f"needs, does not load under Wine 8 ({e})")
         raise  # a dev dependency: missing it on Linux is a setup error, not a skip
     ca = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -42,7 +42,7 @@ def ignore_signals() -> None:
             signal.signal(getattr(signal, name), signal.SIG_IGN)
 
 
-def wait_for_roles(*roles: str, timeout: float = 10.0) -> None:
+def wait_for_roles(*roles: str, timeout: float = 30.0) -> None:
     """Block until every role named has recorded itself (so a test never races the spawning)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
