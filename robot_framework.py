@@ -1260,6 +1260,11 @@ def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> N
     if not isinstance(guid, str) or not guid:
         store.clear_running()
         return
+    if any(entry["guid"] == guid for entry in store.journal_entries()):
+        # It stopped between journaling the job's true outcome and clearing this file: the journal
+        # delivers that outcome; reporting Failed here would overwrite it.
+        store.clear_running()
+        return
     log.warning("Job %s was running when the framework stopped unexpectedly; cleaning up", clean(guid, 60))
     root = None
     pid, create_time = state.get("pid"), state.get("create_time")

@@ -277,6 +277,19 @@ def test_framework_killed_mid_job_then_restarted_reports_failed_and_kills_leftov
     assert "framework restarted while the job was running" in world.log_text()
 
 
+def test_crash_after_journaling_keeps_the_true_status(world):
+    # The framework died after journaling the outcome but before clearing its running-state file.
+    job = world.emu.add_job("ok")
+    job.status = 0  # consumed by the run that died
+    world.log_dir.mkdir()
+    key = robot_framework.robot_key(world.emu.robot_guid)
+    (world.log_dir / f"running-{key}.json").write_text(json.dumps({"job_guid": job.guid, "pid": None}))
+    (world.log_dir / f"journal-{key}.json").write_text(json.dumps([{"guid": job.guid, "status": SUCCESS}]))
+    assert world.run("--no-logoff").returncode == 0
+    assert job.history == [SUCCESS]
+    assert not (world.log_dir / f"running-{key}.json").exists()
+
+
 def test_second_instance_for_the_same_guid_exits_at_once(world):
     world.emu.add_job("sleeper")
     first = world.start("--no-logoff")
