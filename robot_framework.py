@@ -1143,8 +1143,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
             # Written before the robot starts, so a framework crash from here on is cleaned up at the next
             # start (the job GUID is the marker). Not fsynced: a process crash keeps the page cache, and
             # the fsynced write below, made while the robot boots, covers a machine crash.
-            store.save_running({"job_guid": job.guid, "job_name": job.name, "pid": None, "create_time": None},
-                               durable=False)
+            store.save_running(running_state(job, None), durable=False)
             proc = start_robot(cfg, job, files, script_args, cwd)
         except (ValueError, OSError) as e:
             report_in_progress(cfg, orch, job)  # the Orchestrator sees the job taken, then Failed
@@ -1155,8 +1154,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
         # the request is in flight. The Orchestrator still sees 8 before any Working heartbeat or final
         # status, since this loop sends nothing else in between.
         report_in_progress(cfg, orch, job)
-        store.save_running({"job_guid": job.guid, "job_name": job.name, "pid": proc.pid,
-                            "create_time": root.create_time() if root else None})
+        store.save_running(running_state(job, root))
         log.info("Job %s: robot started, pid %d, output in %s", job.guid, proc.pid, files.output)
         status, reason = supervise_robot(cfg, orch, identity, job, proc, files)
     except BaseException as e:
@@ -1184,6 +1182,12 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
     reap(proc)
     finish_job(cfg, orch, store, job.guid, status, reason, started)
     prune_job_folders(os.path.dirname(files.folder), cfg.keep_jobs)  # after the job: off the start path
+
+
+def running_state(job: ConsumedJob, robot: Optional[psutil.Process]) -> dict[str, Any]:
+    """What crash recovery needs: the job (its GUID is the process marker) and the robot's identity."""
+    return {"job_guid": job.guid, "job_name": job.name, "pid": robot.pid if robot else None,
+            "create_time": robot.create_time() if robot else None}
 
 
 def report_in_progress(cfg: Config, orch: Orchestrator, job: ConsumedJob) -> None:

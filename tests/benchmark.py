@@ -46,8 +46,8 @@ class Bench:
         return emu, config, out
 
     @staticmethod
-    def start(config: str, out: Path, *args: str) -> subprocess.Popen:
-        env = dict(os.environ, TEST_OUT=str(out))
+    def start(config: str, out: Path, *args: str, **extra_env: str) -> subprocess.Popen:
+        env = dict(os.environ, TEST_OUT=str(out), **extra_env)
         return subprocess.Popen([sys.executable, FRAMEWORK, "--config", config, "--no-logoff", *args], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
 
@@ -140,10 +140,7 @@ def back_to_back_per_job(b: Bench, jobs: int = 20) -> float:
 def supervision_cost(b: Bench, seconds: float) -> tuple[float, float, int]:
     emu, config, out = b.world(**{"robot.heartbeat_interval": 1})
     emu.add_job("timed")
-    env_out = out
-    env = dict(os.environ, TEST_OUT=str(env_out), TEST_ROBOT_SECONDS=str(seconds))
-    proc = subprocess.Popen([sys.executable, FRAMEWORK, "--config", config, "--no-logoff", "--once"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    proc = b.start(config, out, "--once", TEST_ROBOT_SECONDS=str(seconds))
     framework = psutil.Process(proc.pid)
     wait((out / "ready").exists)
     cpu_before = sum(framework.cpu_times()[:2])

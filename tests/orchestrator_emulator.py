@@ -147,49 +147,49 @@ class Emulator:
             return [{"guid": j.guid, "name": j.name, "status": j.status, "history": list(j.history)} for j in self.jobs]
 
     # --- the API ---
-    def handle(self, method: str, path: str, fields: dict, authorization: str) -> tuple[int, Any, dict]:
+    def handle(self, method: str, path: str, fields: dict, authorization: str) -> tuple[int, Any]:
         endpoint = ENDPOINTS.get(path.split("?", maxsplit=1)[0], "other")
         with self.changed:
             self.requests.append(Request(method, endpoint, path, fields, authorization, time.time()))
             self.changed.notify_all()
             fault = self.faults[endpoint].pop(0) if self.faults.get(endpoint) else None
         if fault:
-            return 0, fault, {}
+            return 0, fault
         if endpoint == "other":
-            return 404, {"error": "no such endpoint"}, {}
+            return 404, {"error": "no such endpoint"}
         if endpoint == "update":
             if method not in self.update_methods:
-                return 405, {"error": "method not allowed"}, {}
+                return 405, {"error": "method not allowed"}
             return self._update(fields)
         if method != "POST":
-            return 405, {"error": "method not allowed"}, {}
+            return 405, {"error": "method not allowed"}
         # Basic auth is the GUID alone; a header that does not match the RobotGUID field is refused,
         # a well-formed but unknown GUID gets error code 101, as the algorithm document describes.
         if authorization != "Basic " + base64.b64encode(fields.get("RobotGUID", "").encode()).decode():
-            return 401, {"error": "unauthorized"}, {}
+            return 401, {"error": "unauthorized"}
         known = fields.get("RobotGUID") == self.robot_guid
         if endpoint == "heartbeat":
             return self._heartbeat(fields, known)
         return self._consume(known)
 
-    def _heartbeat(self, fields: dict, known: bool) -> tuple[int, Any, dict]:
+    def _heartbeat(self, fields: dict, known: bool) -> tuple[int, Any]:
         if not known:
-            return 200, {"HeartbeatErrorCode": 101, "ErrorText": "Robot not found", "HasNewJob": 0}, {}
+            return 200, {"HeartbeatErrorCode": 101, "ErrorText": "Robot not found", "HasNewJob": 0}
         code = 0
         with self.lock:
             job = next((j for j in self.jobs if j.guid == fields.get("JobGUID")), None)
             if job and fields.get("Status") == "3":
                 code = 10 if job.abort else 20 if job.stop else 0
             has_new = int(any(j.status == PENDING for j in self.jobs))
-        return 200, {"HeartbeatErrorCode": code, "ErrorText": "", "HasNewJob": has_new, "ServerTime": time.time()}, {}
+        return 200, {"HeartbeatErrorCode": code, "ErrorText": "", "HasNewJob": has_new, "ServerTime": time.time()}
 
-    def _consume(self, known: bool) -> tuple[int, Any, dict]:
+    def _consume(self, known: bool) -> tuple[int, Any]:
         if not known:
-            return 200, {"ConsumeJobErrorCode": 101, "ErrorText": "Robot not found"}, {}
+            return 200, {"ConsumeJobErrorCode": 101, "ErrorText": "Robot not found"}
         with self.lock:
             job = next((j for j in self.jobs if j.status == PENDING), None)
             if job is None:
-                return 200, {"ConsumeJobErrorCode": 102, "ErrorText": "New job not found"}, {}
+                return 200, {"ConsumeJobErrorCode": 102, "ErrorText": "New job not found"}
             job.status = 0  # taken; the robot reports In Progress next
         parts = {
             "Job": {"GUID": job.guid, "Status": 1},
@@ -198,18 +198,18 @@ class Emulator:
         }
         if self.payload_style == "string":
             parts = {k: json.dumps(v) for k, v in parts.items()}
-        return 200, {"ConsumeJobErrorCode": 0, "ErrorText": "", **parts}, {}
+        return 200, {"ConsumeJobErrorCode": 0, "ErrorText": "", **parts}
 
-    def _update(self, fields: dict) -> tuple[int, Any, dict]:
+    def _update(self, fields: dict) -> tuple[int, Any]:
         with self.changed:
             job = next((j for j in self.jobs if j.guid == fields.get("guid")), None)
             if job is None:
-                return 404, {"error": "job not found"}, {}
+                return 404, {"error": "job not found"}
             status = int(fields.get("status", "-1"))
             job.status = status
             job.history.append(status)
             self.changed.notify_all()
-        return 200, [], {}
+        return 200, []
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -243,12 +243,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8") if length else ""
         fields = dict(parse_qsl(body, keep_blank_values=True))
-        status, payload, headers = emulator.handle(self.command, self.path, fields,
-                                                   self.headers.get("Authorization", ""))
+        status, payload = emulator.handle(self.command, self.path, fields, self.headers.get("Authorization", ""))
         if status == 0:
             self._fault(payload)
             return
-        self._send(status, json.dumps(payload).encode(), "application/json", headers)
+        self._send(status, json.dumps(payload).encode(), "application/json")
 
     def _send(self, status: int, data: bytes, content_type: str, headers: Optional[dict] = None) -> None:
         self.send_response(status)
