@@ -28,7 +28,6 @@ import logging.handlers
 import os
 import random
 import re
-import select
 import shlex
 import shutil
 import signal
@@ -41,12 +40,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, NoReturn, Optional, TypeVar
+from typing import Any, Callable, ClassVar, NoReturn, Optional, TypeVar
 from urllib.parse import urlsplit
 
 import psutil
 import requests
 import urllib3
+import urllib3.connection
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
@@ -99,10 +99,13 @@ ENV_STOP_FILE = "ROBOT_STOP_FILE"
 # --- Internal limits --------------------------------------------------------------------------
 BODY_SNIPPET = 200  # characters of a bad response body quoted in the log
 KILL_TIMEOUT = 15.0  # seconds the kill routine may take before it gives up and says so
+WAIT_SLICE = 0.5  # longest single wait of the supervision loop (Windows sees Ctrl+C only between waits)
+WORKER_JOIN_TIMEOUT = 2.0  # seconds a worker thread gets to end once its call is cut
 KILL_SETTLE = 0.5  # seconds of empty sweeps, after a kill, before the job counts as clean
 BACKOFF_FIRST = 0.5  # seconds before the first retry; doubles each attempt
 BACKOFF_MAX = 15.0  # longest pause between two retries
-CONSUME_CONNECT_RETRIES = 3  # consumeNextJob is retried only when it never reached the server
+MIB = 1024 * 1024
+READ_CHUNK = 64 * 1024  # bytes read from an answer at a time, checked against max_response_mb
 LOG_MAX_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 5
 MIN_HEARTBEAT_INTERVAL = 0.1
@@ -157,6 +160,12 @@ class RequestNotSent(OrchestratorError):
     """The request surely never reached the server (refused, connect timeout, DNS)."""
 
 
+class Abandoned(OrchestratorError):
+    """The call was cut short on purpose (Orchestrator.cancel): its job ended."""
+
+    transient = False
+
+
 class RequestRejected(OrchestratorError):
     """A 4xx answer that retrying will not change."""
 
@@ -188,6 +197,7 @@ class Config:
     verify_tls: Any  # True, False or a CA bundle path
     request_timeout: float
     retry_seconds: float
+    max_response_bytes: int
     scripts_dir: str
     python: str
     heartbeat_interval: float
@@ -212,6 +222,7 @@ CONFIG_KEYS: dict[str, dict[str, Optional[str]]] = {
         "verify_tls": "true",
         "request_timeout": "30",
         "retry_seconds": "120",
+        "max_response_mb": "8",
     },
     "robot": {
         "scripts_dir": "robots",
@@ -271,7 +282,7 @@ def load_config(path: str) -> tuple[Config, list[str]]:
         try:
             value = float(text)
         except ValueError:
-            fail(section, key, f"must be a number of seconds, not {text!r}")
+            fail(section, key, f"must be a number, not {text!r}")
         if not value >= minimum or value == float("inf"):
             fail(section, key, f"must be at least {minimum:g}, not {text!r}")
         return value
@@ -340,6 +351,7 @@ def load_config(path: str) -> tuple[Config, list[str]]:
         verify_tls=verify,
         request_timeout=number("orchestrator", "request_timeout", 0.1),
         retry_seconds=number("orchestrator", "retry_seconds", 0),
+        max_response_bytes=int(number("orchestrator", "max_response_mb", 0.01) * MIB),
         scripts_dir=folder("robot", "scripts_dir"),
         python=raw("robot", "python"),
         heartbeat_interval=interval,
@@ -466,6 +478,130 @@ def mac_of(ip: str) -> str:
 
 
 # =================================================================================================
+# Every Orchestrator call has a total deadline and a size limit
+# =================================================================================================
+# requests' `timeout` bounds each socket read, not the whole call: a server that trickles one byte a
+# second would hold a call for ever. Each call therefore gets a CallDeadline: a timer that, when the
+# time is up (or when cancel() abandons the call), shuts the call's socket down. That wakes a read
+# blocked in any phase: headers, body, TLS. Connecting has its own timeout, capped at the time left.
+_call_local = threading.local()  # the CallDeadline of the call running on this thread, if any
+
+
+class CallDeadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._start = time.monotonic()
+        self._connections: list[Any] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self.expire)
+        self._timer.daemon = True
+
+    def remaining(self) -> float:
+        return max(0.0, self.seconds - (time.monotonic() - self._start))
+
+    def __enter__(self) -> CallDeadline:
+        _call_local.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self._timer.cancel()
+        _call_local.deadline = None
+
+    def watch(self, connection: Any) -> None:
+        """Called by a connection as it sends this call's request (new or kept-alive alike)."""
+        with self._lock:
+            self._connections.append(connection)
+            if self.expired:
+                sever(connection)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for connection in self._connections:
+                sever(connection)
+
+
+def sever(connection: Any) -> None:
+    """Wake whatever thread reads this connection: shutdown() makes a blocked recv return at once.
+
+    The base socket's shutdown is used even for TLS (SSLSocket.shutdown would also drop its SSL
+    object under the reading thread). Windows: closesocket() is what the Winsock documentation
+    promises will cancel a blocking call in another thread, so the socket is closed there as well.
+    """
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    with contextlib.suppress(OSError, TypeError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    if IS_WINDOWS:
+        with contextlib.suppress(OSError):
+            sock.close()
+
+
+class _DeadlineAware:
+    """Mixed into urllib3's connection classes: registers each request with the call's deadline."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        deadline = getattr(_call_local, "deadline", None)
+        if deadline is not None:
+            deadline.watch(self)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _DeadlineHTTPConnection(_DeadlineAware, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineAware, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """requests' adapter, with connections that obey the CallDeadline (direct or through a proxy)."""
+
+    POOLS: ClassVar[dict[str, type]] = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self.POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if type(manager) is urllib3.ProxyManager:  # SOCKS managers bring connection classes of their own
+            manager.pool_classes_by_scheme = self.POOLS
+        return manager
+
+
+def read_body(response: requests.Response, limit: int, what: str) -> bytes:
+    """The whole body, streamed; an answer larger than `limit` bytes is abandoned unread."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise OrchestratorError(f"{what}: answer of {int(declared):,} bytes (Content-Length) is larger than "
+                                f"[orchestrator] max_response_mb ({limit / MIB:g} MiB); not read")
+    body = bytearray()
+    for chunk in response.iter_content(READ_CHUNK):
+        body += chunk
+        if len(body) > limit:
+            raise OrchestratorError(f"{what}: answer larger than [orchestrator] max_response_mb "
+                                    f"({limit / MIB:g} MiB): {len(body):,} bytes seen, abandoned")
+    return bytes(body)
+
+
+def body_text(body: bytes) -> str:
+    return repr(clean(body[:BODY_SNIPPET * 4].decode("utf-8", errors="replace")))
+
+
+# =================================================================================================
 # The Orchestrator API
 # =================================================================================================
 @dataclass
@@ -485,10 +621,18 @@ class ConsumedJob:
     problem: str = ""  # why this job cannot run (it is then reported Failed)
 
 
-class Orchestrator:
-    """One requests.Session, the robot's Basic auth, and one attempt per call (retries are the caller's)."""
+@dataclass
+class ServerTraits:
+    update_method: str = "PUT"  # the algorithm's verb; POST once the server answers 405
 
-    def __init__(self, cfg: Config) -> None:
+
+class Orchestrator:
+    """One requests.Session, the robot's Basic auth, and one attempt per call (retries are the caller's).
+
+    A requests.Session is not thread-safe: every thread that talks to the Orchestrator has its own.
+    """
+
+    def __init__(self, cfg: Config, learned: Optional[ServerTraits] = None) -> None:
         self.cfg = cfg
         self.session = requests.Session()
         # The environment (proxies, CA bundle) is read once here instead of on every request: with
@@ -503,52 +647,94 @@ class Orchestrator:
         # The GUID is a credential: it lives only in this header, which is never logged.
         self.session.headers["Authorization"] = "Basic " + token
         self.session.headers["User-Agent"] = "robot_framework.py"
-        # consumeNextJob is not idempotent: urllib3 retries it only for errors raised before the
-        # request was sent (connect=...), never after (read=False, other=False re-raise at once).
-        consume_retry = Retry(total=CONSUME_CONNECT_RETRIES, connect=CONSUME_CONNECT_RETRIES, read=False,
-                              other=False, status=0, backoff_factor=BACKOFF_FIRST, allowed_methods=None,
-                              raise_on_status=False)
-        consume_adapter = HTTPAdapter(max_retries=consume_retry)
-        # Same connection pool as every other call (the adapter only passes its retries per request):
-        # otherwise each consume would open a new connection, a full TLS handshake on https.
-        consume_adapter.poolmanager = self.session.get_adapter(cfg.host).poolmanager
-        self.session.mount(cfg.host + "/api/robot/consumeNextJob", consume_adapter)
-        self.update_method = "PUT"  # the algorithm's verb; POST once the server answers 405
+        # Uncompressed answers: the size limit then counts what crosses the wire, and a small
+        # compressed body can never inflate to gigabytes in memory.
+        self.session.headers["Accept-Encoding"] = "identity"
+        # No automatic retries at all (consumeNextJob is not idempotent; the callers retry the rest).
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, DeadlineAdapter(max_retries=0))
+        # What this run learned about the server, shared by every thread's Orchestrator.
+        self.learned = learned if learned is not None else ServerTraits()
+        self._active: Optional[CallDeadline] = None
+        self._cancelled = False
         if cfg.verify_tls is False:
             # Said once at start by run(); urllib3 would otherwise repeat it on stderr for every request.
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
-    def call(self, method: str, endpoint: str, fields: dict[str, Any], timeout: Optional[float] = None) -> Any:
-        """Send form fields, return the decoded JSON body; raise an OrchestratorError subclass."""
+    def cancel(self) -> None:
+        """From another thread: the call in flight, and any later one, fails at once."""
+        self._cancelled = True
+        active = self._active
+        if active is not None:
+            active.expire()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def call(self, method: str, endpoint: str, fields: Optional[dict[str, Any]] = None,
+             timeout: Optional[float] = None, secret: bool = False, empty_ok: bool = False) -> Any:
+        """Send form fields, return the decoded JSON body; raise an OrchestratorError subclass.
+
+        At most `timeout` (request_timeout) seconds from start to end, whatever the server does.
+        secret: the request or the answer may hold a password, so no body is quoted in errors.
+        empty_ok: an empty body is returned as None instead of being an error.
+        """
         what = f"{method} {endpoint}"
+        seconds = timeout or self.cfg.request_timeout
+        with CallDeadline(seconds) as deadline:
+            self._active = deadline
+            try:
+                if self._cancelled:
+                    raise Abandoned(f"{what}: abandoned")
+                return self._exchange(method, endpoint, fields, deadline, what, secret, empty_ok)
+            except requests.exceptions.SSLError as e:
+                if deadline.expired:
+                    raise self._too_slow(what, seconds) from None
+                raise OrchestratorError(f"{what}: TLS error ({clean(e)}); check [orchestrator] verify_tls") from None
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
+                # A read timeout is the same event as the deadline when the socket's timer fires first.
+                if deadline.expired or isinstance(e, requests.exceptions.ReadTimeout):
+                    raise self._too_slow(what, seconds) from None
+                error = RequestNotSent if never_sent(e) else OrchestratorError
+                raise error(f"{what}: {describe_network_error(e)}") from None
+            finally:
+                self._active = None
+
+    def _too_slow(self, what: str, seconds: float) -> OrchestratorError:
+        if self._cancelled:
+            return Abandoned(f"{what}: abandoned")
+        return OrchestratorError(f"{what}: no complete answer within request_timeout ({seconds:g} s)")
+
+    def _exchange(self, method: str, endpoint: str, fields: Optional[dict[str, Any]], deadline: CallDeadline,
+                  what: str, secret: bool, empty_ok: bool) -> Any:
+        left = max(deadline.remaining(), 0.001)
+        # verify= per request: with requests' merge rules a Session-level CA path can lose to
+        # REQUESTS_CA_BUNDLE; here the config's path always wins, the environment only fills in "true".
+        # No redirects: following one turns a POST into a GET and drops the form fields.
+        # stream=True: the body is read below, chunk by chunk, against the size limit.
+        with self.session.request(method, self.cfg.host + endpoint, data=fields, timeout=(left, left),
+                                  verify=self.verify, allow_redirects=False, stream=True) as response:
+            status = response.status_code
+            if status in (401, 403):
+                raise RobotRefused(f"{what}: HTTP {status}: the Orchestrator refuses this robot GUID; "
+                                   f"check [orchestrator] robot_guid", status=status)
+            if 300 <= status < 400:
+                raise RequestRejected(f"{what}: HTTP {status} redirect to "
+                                      f"{clean(response.headers.get('Location'))!r}; set [orchestrator] host to "
+                                      f"the address it redirects to", status=status)
+            body = read_body(response, self.cfg.max_response_bytes, what)
+            shown = "not shown (it may hold a secret)" if secret else body_text(body)
+            if status in (408, 429) or status >= 500:
+                raise OrchestratorError(f"{what}: HTTP {status}, body {shown}",
+                                        retry_after=retry_after_seconds(response), status=status)
+            if not 200 <= status < 300:
+                raise RequestRejected(f"{what}: HTTP {status}, body {shown}", status=status)
+        if empty_ok and not body.strip():
+            return None
         try:
-            # verify= per request: with requests' merge rules a Session-level CA path can lose to
-            # REQUESTS_CA_BUNDLE; here the config's path always wins, the environment only fills in "true".
-            # No redirects: following one turns a POST into a GET and drops the form fields.
-            response = self.session.request(method, self.cfg.host + endpoint, data=fields,
-                                            timeout=timeout or self.cfg.request_timeout, verify=self.verify,
-                                            allow_redirects=False)
-        except requests.exceptions.SSLError as e:
-            raise OrchestratorError(f"{what}: TLS error ({clean(e)}); check [orchestrator] verify_tls") from None
-        except requests.RequestException as e:
-            error = RequestNotSent if never_sent(e) else OrchestratorError
-            raise error(f"{what}: {describe_network_error(e)}") from None
-        status = response.status_code
-        if status in (401, 403):
-            raise RobotRefused(f"{what}: HTTP {status}: the Orchestrator refuses this robot GUID; "
-                               f"check [orchestrator] robot_guid")
-        if status in (408, 429) or status >= 500:
-            raise OrchestratorError(f"{what}: HTTP {status}, body {snippet(response)}",
-                                    retry_after=retry_after_seconds(response))
-        if 300 <= status < 400:
-            raise RequestRejected(f"{what}: HTTP {status} redirect to {clean(response.headers.get('Location'))!r}; "
-                                  f"set [orchestrator] host to the address it redirects to", status=status)
-        if not 200 <= status < 300:
-            raise RequestRejected(f"{what}: HTTP {status}, body {snippet(response)}", status=status)
-        try:
-            return response.json()
+            return json.loads(body)  # bytes: json detects UTF-8/16/32 and skips a BOM
         except ValueError:
-            raise OrchestratorError(f"{what}: HTTP {status} but the body is not JSON: {snippet(response)}") from None
+            raise OrchestratorError(f"{what}: HTTP {status} but the body is not JSON: {shown}") from None
 
     # --- the three endpoints of the algorithm ---
     def heartbeat(self, identity: Identity, status: int, job_guid: str = "", job_name: str = "",
@@ -587,14 +773,14 @@ class Orchestrator:
     def update_job(self, job_guid: str, status: int) -> None:
         fields = {"guid": job_guid, "status": status}
         try:
-            self.call(self.update_method, "/api/job/update", fields)
+            self.call(self.learned.update_method, "/api/job/update", fields)
         except RequestRejected as e:
-            if self.update_method != "PUT" or e.status != 405:
+            if self.learned.update_method != "PUT" or e.status != 405:
                 raise
             # The Orchestrator's API reference lists POST for this path; switch once, for good.
             log.info("job/update: the server does not allow PUT (405); using POST from now on")
-            self.update_method = "POST"
-            self.call(self.update_method, "/api/job/update", fields)
+            self.learned.update_method = "POST"
+            self.call("POST", "/api/job/update", fields)
 
 
 def never_sent(error: requests.RequestException) -> bool:
@@ -609,15 +795,9 @@ def never_sent(error: requests.RequestException) -> bool:
 def describe_network_error(error: requests.RequestException) -> str:
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return "connect timed out"
-    if isinstance(error, requests.exceptions.ReadTimeout):
-        return "no answer within request_timeout"
     if never_sent(error):
         return "cannot connect (refused or unknown host)"
     return f"connection failed ({clean(error, 120)})"
-
-
-def snippet(response: requests.Response) -> str:
-    return repr(clean(response.text))
 
 
 def retry_after_seconds(response: requests.Response) -> Optional[float]:
@@ -683,8 +863,12 @@ def parse_consumed_job(fields: dict[str, Any]) -> Optional[ConsumedJob]:
 # =================================================================================================
 # Retries (heartbeat and job/update are idempotent; consumeNextJob is retried by its adapter only)
 # =================================================================================================
-def with_retries(what: str, attempt: Callable[[], T], seconds: float) -> T:
-    """Repeat `attempt` on transient errors with exponential backoff and jitter for up to `seconds`."""
+def with_retries(what: str, attempt: Callable[[], T], seconds: float,
+                 stop: Optional[threading.Event] = None) -> T:
+    """Repeat `attempt` on transient errors with exponential backoff and jitter for up to `seconds`.
+
+    stop: an event that ends the retrying early (a worker thread whose job ended).
+    """
     deadline = time.monotonic() + seconds
     failures = 0
     while True:
@@ -702,7 +886,10 @@ def with_retries(what: str, attempt: Callable[[], T], seconds: float) -> T:
                 raise Unreachable(f"{what} failed for {seconds:g} s; last error: {e}") from None
             pause = min(pause, remaining)
             log.warning("%s failed (attempt %d): %s; retrying in %.1f s", what, failures, e, pause)
-            time.sleep(pause)
+            if stop is None:
+                time.sleep(pause)
+            elif stop.wait(pause):
+                raise Unreachable(f"{what}: abandoned, the job ended") from None
 
 
 # =================================================================================================
@@ -1043,75 +1230,162 @@ def request_soft_stop(cfg: Config, proc: subprocess.Popen, files: JobFiles) -> N
         log.warning("Could not interrupt the robot (pid %d): %s; it still has the stop file", proc.pid, e)
 
 
+class HeartbeatWorker:
+    """The one thread that talks to the Orchestrator while a robot runs, so supervision never waits on it.
+
+    It has its own Orchestrator (a requests.Session is not thread-safe). It first reports In Progress
+    (retried through an outage), then sends a Working heartbeat each time send() asks, at most one
+    in flight, and leaves each answer for the supervision loop, which it wakes. close() abandons
+    a heartbeat in flight at once; it lets an In Progress attempt in flight finish (within
+    request_timeout), so the Orchestrator never sees In Progress after the final status.
+    """
+
+    def __init__(self, cfg: Config, learned: ServerTraits, identity: Identity, job: ConsumedJob,
+                 wake: threading.Event) -> None:
+        self.cfg, self.identity, self.job, self.wake = cfg, identity, job, wake
+        self.orch = Orchestrator(cfg, learned)
+        self._closing = threading.Event()
+        self._asked = threading.Event()
+        self._lock = threading.Lock()
+        self._busy = True  # reporting In Progress
+        self._in_progress_sent = False
+        self._answer: Optional[int] = None
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{clean(job.guid, 40)}", daemon=True)
+
+    def __enter__(self) -> HeartbeatWorker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.close()
+
+    def send(self) -> bool:
+        """Ask for one Working heartbeat; False (and nothing sent) while the previous one is in flight."""
+        with self._lock:
+            if self._busy:
+                return False
+            self._busy = True
+        self._asked.set()
+        return True
+
+    def take_answer(self) -> Optional[int]:
+        """The HeartbeatErrorCode of the last answer not yet taken, or None."""
+        with self._lock:
+            answer, self._answer = self._answer, None
+        return answer
+
+    def close(self) -> None:
+        self._closing.set()
+        self._asked.set()
+        if not self._in_progress_sent:
+            self._thread.join(self.cfg.request_timeout + 1)
+        self.orch.cancel()
+        self._thread.join(WORKER_JOIN_TIMEOUT)
+        if self._thread.is_alive():
+            log.warning("Job %s: the heartbeat thread did not end within %g s", self.job.guid, WORKER_JOIN_TIMEOUT)
+        self.orch.close()
+
+    def _run(self) -> None:
+        try:
+            self._report_in_progress()
+            while True:
+                self._asked.wait()
+                self._asked.clear()
+                if self._closing.is_set():
+                    return
+                code = send_working_heartbeat(self.cfg, self.orch, self.identity, self.job)
+                with self._lock:
+                    if code is not None:
+                        self._answer = code
+                    self._busy = False
+                self.wake.set()
+        except Exception:  # a bug here must not go unseen, nor take the supervision loop down
+            log.exception("Job %s: the heartbeat thread failed; the robot keeps running unsupervised by heartbeats",
+                          self.job.guid)
+
+    def _report_in_progress(self) -> None:
+        guid = self.job.guid
+        try:
+            with_retries("job/update In Progress", lambda: self.orch.update_job(guid, JOB_STATUS_IN_PROGRESS),
+                         self.cfg.retry_seconds, stop=self._closing)
+            log.info("Job %s: status %s reported", guid, JOB_STATUS_NAMES[JOB_STATUS_IN_PROGRESS])
+        except (Unreachable, OrchestratorError) as e:
+            log.error("Job %s: could not report In Progress (%s); running it anyway", guid, e)
+        finally:
+            self._in_progress_sent = True
+            with self._lock:
+                self._busy = False
+
+
 def supervise_robot(cfg: Config, orch: Orchestrator, identity: Identity, job: ConsumedJob,
                     proc: subprocess.Popen, files: JobFiles) -> tuple[int, str]:
-    """Wait for the robot while sending Working heartbeats; return (final job status, reason)."""
+    """Wait for the robot while the heartbeat worker talks to the Orchestrator; return (final status, reason).
+
+    This loop never waits on the network: it wakes when the robot exits (exit watcher thread), when a
+    heartbeat answer arrives (heartbeat worker), or when a deadline of its own comes.
+    """
     started = time.monotonic()
     next_heartbeat = started + cfg.heartbeat_interval
     job_deadline = started + cfg.job_timeout if cfg.job_timeout else None
     stop_deadline: Optional[float] = None
-    with exit_watcher(proc) as exit_watch:
+    wake = threading.Event()
+    watch_exit(proc, wake)
+    with HeartbeatWorker(cfg, orch.learned, identity, job, wake) as heartbeats:
         while True:
-            wake = min(t for t in (next_heartbeat, job_deadline, stop_deadline) if t is not None)
-            exit_code = wait_for_exit(proc, exit_watch, max(0.0, wake - time.monotonic()))
+            wake.clear()
+            exit_code = proc.returncode  # set by the exit watcher
             if exit_code is not None:
                 if stop_deadline is not None:
                     return JOB_STATUS_STOPPED, f"stopped on request (exit code {exit_code})"
                 if exit_code == 0:
                     return JOB_STATUS_SUCCESS, "exit code 0"
                 return JOB_STATUS_FAILED, describe_exit(exit_code)
+            code = heartbeats.take_answer()
+            if code == HEARTBEAT_JOB_ABORTING:
+                log.info("Job %s: the Orchestrator requested Abort", job.guid)
+                return JOB_STATUS_ABORTED, "aborted on request"
+            if code == HEARTBEAT_JOB_STOPPING and stop_deadline is None:
+                log.info("Job %s: the Orchestrator requested Stop; waiting up to %g s", job.guid, cfg.stop_timeout)
+                request_soft_stop(cfg, proc, files)
+                stop_deadline = time.monotonic() + cfg.stop_timeout
             now = time.monotonic()
             if job_deadline is not None and now >= job_deadline:
                 return JOB_STATUS_FAILED, f"ran past job_timeout ({cfg.job_timeout:g} s) and was killed"
             if stop_deadline is not None and now >= stop_deadline:
                 return JOB_STATUS_ABORTED, f"did not stop within stop_timeout ({cfg.stop_timeout:g} s) and was killed"
             if now >= next_heartbeat:
+                if not heartbeats.send():
+                    log.debug("Job %s: previous heartbeat still in flight; this one is skipped", job.guid)
                 next_heartbeat += cfg.heartbeat_interval
-                if next_heartbeat <= now:  # fell behind (slow server): keep the interval, skip the backlog
+                if next_heartbeat <= now:  # fell behind: keep the interval, skip the backlog
                     next_heartbeat = now + cfg.heartbeat_interval
-                code = send_working_heartbeat(cfg, orch, identity, job)
-                if code == HEARTBEAT_JOB_ABORTING:
-                    log.info("Job %s: the Orchestrator requested Abort", job.guid)
-                    return JOB_STATUS_ABORTED, "aborted on request"
-                if code == HEARTBEAT_JOB_STOPPING and stop_deadline is None:
-                    log.info("Job %s: the Orchestrator requested Stop; waiting up to %g s", job.guid, cfg.stop_timeout)
-                    request_soft_stop(cfg, proc, files)
-                    stop_deadline = time.monotonic() + cfg.stop_timeout
+            wake_at = min(t for t in (next_heartbeat, job_deadline, stop_deadline) if t is not None)
+            # In slices: Windows delivers Ctrl+C (and the console handler's interrupt) to the main
+            # thread only between waits, never during a lock wait with a timeout.
+            wake.wait(min(WAIT_SLICE, max(0.0, wake_at - time.monotonic())))
 
 
-@contextlib.contextmanager
-def exit_watcher(proc: subprocess.Popen) -> Iterator[Optional[int]]:
-    """A Linux pidfd that becomes readable the instant the robot exits, or None elsewhere."""
-    fd = None
-    if hasattr(os, "pidfd_open"):
-        with contextlib.suppress(OSError):  # Linux < 5.3, or the robot already gone
-            fd = os.pidfd_open(proc.pid)
-    try:
-        yield fd
-    finally:
-        if fd is not None:
-            os.close(fd)
+def watch_exit(proc: subprocess.Popen, wake: threading.Event) -> None:
+    """A thread blocked in Popen.wait(), which returns the instant the robot exits, then wakes the loop.
 
-
-def wait_for_exit(proc: subprocess.Popen, exit_watch: Optional[int], timeout: float) -> Optional[int]:
-    """The robot's exit code as soon as it exits, or None after `timeout`.
-
-    Popen.wait(timeout) on POSIX polls with sleeps of up to 50 ms; waiting on a pidfd wakes at once.
-    Windows: Popen.wait is WaitForSingleObject, which already wakes at once.
+    POSIX: waitpid(); Windows: WaitForSingleObject on the process handle. It ends with the robot,
+    which every job end kills and reaps.
     """
-    if exit_watch is not None:
-        select.select([exit_watch], [], [], timeout)
-        return proc.poll()
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None
+
+    def wait_then_wake() -> None:
+        with contextlib.suppress(Exception):  # only ever "no such child" after a reap elsewhere
+            proc.wait()
+        wake.set()
+
+    threading.Thread(target=wait_then_wake, name=f"exit-watch-{proc.pid}", daemon=True).start()
 
 
 def send_working_heartbeat(cfg: Config, orch: Orchestrator, identity: Identity, job: ConsumedJob) -> Optional[int]:
     """One attempt: a failure is logged and retried at the next interval; the robot keeps running."""
     try:
         reply = orch.heartbeat(identity, ROBOT_STATUS_WORKING, job.guid, job.name)
+    except Abandoned:
+        return None
     except OrchestratorError as e:
         log.warning("Working heartbeat failed: %s; the robot keeps running, next try in %g s",
                     e, cfg.heartbeat_interval)
@@ -1150,12 +1424,10 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
             finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, f"could not start the robot: {e}", started)
             return
         root = process_or_none(proc.pid)  # now, while the PID surely is the robot's (it is not reaped yet)
-        # In Progress goes out right after the spawn, not before: the robot's interpreter boots while
-        # the request is in flight. The Orchestrator still sees 8 before any Working heartbeat or final
-        # status, since this loop sends nothing else in between.
-        report_in_progress(cfg, orch, job)
         store.save_running(running_state(job, root))
         log.info("Job %s: robot started, pid %d, output in %s", job.guid, proc.pid, files.output)
+        # In Progress goes out from the heartbeat worker while the robot's interpreter boots; the
+        # Orchestrator still sees 8 before any Working heartbeat or final status.
         status, reason = supervise_robot(cfg, orch, identity, job, proc, files)
     except BaseException as e:
         # Ctrl+C, SIGTERM, console close, or a bug: nothing of the robot may outlive us, and the job

@@ -124,9 +124,21 @@ class Emulator:
             job.stop = True
 
     def add_fault(self, endpoint: str, kind: str, times: int = 1, **options: Any) -> None:
-        """kind: status (options code, text, retry_after, headers), html, drop, delay (seconds), body (text)."""
+        """Make the next `times` requests to `endpoint` misbehave.
+
+        kind: status (options code, text, retry_after, headers), html, drop, delay (seconds, then: the
+        JSON answered afterwards), body (text), trickle (headers, then one byte every `every` seconds of
+        a `size`-byte body), huge (`size` bytes of JSON padding; chunked=True: no Content-Length).
+        match: only requests whose form fields include these values (e.g. {"Status": "3"}).
+        """
         with self.lock:
             self.faults[endpoint].extend({"kind": kind, **options} for _ in range(times))
+
+    def _take_fault(self, endpoint: str, fields: dict) -> Optional[dict]:
+        for i, fault in enumerate(self.faults.get(endpoint, [])):
+            if all(fields.get(k) == v for k, v in fault.get("match", {}).items()):
+                return self.faults[endpoint].pop(i)
+        return None
 
     def calls(self, endpoint: Optional[str] = None) -> list[Request]:
         with self.lock:
@@ -152,7 +164,7 @@ class Emulator:
         with self.changed:
             self.requests.append(Request(method, endpoint, path, fields, authorization, time.time()))
             self.changed.notify_all()
-            fault = self.faults[endpoint].pop(0) if self.faults.get(endpoint) else None
+            fault = self._take_fault(endpoint, fields)
         if fault:
             return 0, fault
         if endpoint == "other":
@@ -244,10 +256,13 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode("utf-8") if length else ""
         fields = dict(parse_qsl(body, keep_blank_values=True))
         status, payload = emulator.handle(self.command, self.path, fields, self.headers.get("Authorization", ""))
-        if status == 0:
-            self._fault(payload)
-            return
-        self._send(status, json.dumps(payload).encode(), "application/json")
+        try:
+            if status == 0:
+                self._fault(payload)
+                return
+            self._send(status, json.dumps(payload).encode(), "application/json")
+        except OSError:  # the client gave up (a deadline, a size limit): nothing to answer
+            self.close_connection = True
 
     def _send(self, status: int, data: bytes, content_type: str, headers: Optional[dict] = None) -> None:
         self.send_response(status)
@@ -257,6 +272,28 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
+
+    def _send_huge(self, size: int, chunked: bool) -> None:
+        """A JSON object padded with spaces to `size` bytes, sent 1 MiB at a time."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(size))
+        self.end_headers()
+        block = b" " * 2**20
+        left = size - 2
+        self._write_part(b"{", chunked)
+        while left > 0:
+            self._write_part(block[:min(left, len(block))], chunked)
+            left -= len(block)
+        self._write_part(b"}", chunked)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _write_part(self, data: bytes, chunked: bool) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
 
     def _fault(self, fault: dict) -> None:
         kind = fault["kind"]
@@ -271,6 +308,19 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "html":
             self._send(fault.get("code", 502), b"<html><body><h1>502 Bad Gateway</h1>proxy error</body></html>",
                        "text/html")
+            return
+        if kind == "trickle":  # a server that never finishes its answer
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(fault.get("size", 1000)))
+            self.end_headers()
+            for _ in range(fault.get("size", 1000)):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(fault.get("every", 1.0))
+            return
+        if kind == "huge":
+            self._send_huge(fault.get("size", 600 * 2**20), fault.get("chunked", False))
             return
         if kind == "body":
             self._send(fault.get("code", 200), fault["text"].encode(), "application/json")

@@ -90,9 +90,20 @@ def test_consume_is_not_retried_once_it_may_have_reached_the_server(world, kind)
 @pytest.mark.parametrize("kind", ["status", "drop", "html"])
 def test_job_update_faults_are_retried(world, kind):
     world.emu.add_fault("update", kind, times=2, code=500)
+    job = world.emu.add_job("timed")  # runs 3 s: In Progress gets through its retries while it runs
+    result = world.run("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=20),
+                       TEST_ROBOT_SECONDS="3")
+    assert result.returncode == 0
+    assert job.history == [IN_PROGRESS, SUCCESS]
+
+
+def test_final_status_is_not_held_back_by_in_progress_retries(world):
+    """A robot that ends while In Progress is still being retried: its true final status goes out, alone."""
+    world.emu.add_fault("update", "status", times=3, code=503, match={"status": "8"})
     job = world.emu.add_job("ok")
     assert world.run("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=20)).returncode == 0
-    assert job.history == [IN_PROGRESS, SUCCESS]
+    assert job.history[-1] == SUCCESS
+    assert "could not report In Progress" in world.log_text()
 
 
 @pytest.mark.parametrize(("payload", "expected_history", "log_words"), [
