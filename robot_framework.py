@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import configparser
 import contextlib
 import datetime
+import getpass
 import hashlib
 import json
 import logging
@@ -37,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,6 +98,8 @@ ENV_JOB_GUID = "ROBOT_JOB_GUID"  # also the marker that finds every process a jo
 ENV_JOB_NAME = "ROBOT_JOB_NAME"
 ENV_CONTEXT_FILE = "ROBOT_CONTEXT_FILE"
 ENV_STOP_FILE = "ROBOT_STOP_FILE"
+ENV_CONFIG_FILE = "ROBOT_FRAMEWORK_CONFIG"  # the robot API reads the framework's config from here
+ENV_LOG_FILE = "ROBOT_LOG_FILE"  # log() appends entries here; the framework ships them
 
 # --- Internal limits --------------------------------------------------------------------------
 BODY_SNIPPET = 200  # characters of a bad response body quoted in the log
@@ -106,19 +111,89 @@ BACKOFF_FIRST = 0.5  # seconds before the first retry; doubles each attempt
 BACKOFF_MAX = 15.0  # longest pause between two retries
 MIB = 1024 * 1024
 READ_CHUNK = 64 * 1024  # bytes read from an answer at a time, checked against max_response_mb
+# Job logs in the Orchestrator (/api/log/create)
+LOG_MAX_ENTRIES = 1000  # robot entries shipped per job; the rest are counted in one "dropped" entry
+LOG_MESSAGE_MAX = 4000  # characters of one entry
+LOG_FLUSH_SECONDS = 5.0  # what is still queued when a job ends gets this long
+LOG_POLL_INTERVAL = 0.5  # seconds between two looks at the robot's log file
+LOG_ATTEMPTS = 3  # tries per entry on 5xx / timeouts, then it is dropped
+LOG_READ_MAX = MIB  # bytes of the robot's log file read at a time
+OUTPUT_TAIL_LINES = 20  # lines of the robot's output sent with a job that did not succeed
+OUTPUT_TAIL_BYTES = 4096
+ORCHESTRATOR_LEVELS = {"debug": "Debug", "info": "Info", "warning": "Warning", "error": "Error",
+                       "critical": "Critical"}
+EMPTY_404 = "(HTTP 404, empty answer)"
 LOG_MAX_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 5
 MIN_HEARTBEAT_INTERVAL = 0.1
 RECOMMENDED_HEARTBEAT_INTERVAL = 10.0
 WINDOWS_RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
 
-log = logging.getLogger("robot_framework")
+logger = logging.getLogger("robot_framework")
 T = TypeVar("T")
 
 
 # =================================================================================================
-# Robot-side helpers: a robot script imports these.
+# Robot API: what a robot script gets from `import robot_framework`.
+#
+# A public contract: these names are documented in the README and used by robots in the field.
+# Importing the module does nothing else (no logging set-up, no network, no signal handlers); the
+# Orchestrator calls below read the framework's own config, whose path the framework hands the robot
+# (ROBOT_FRAMEWORK_CONFIG), so a robot never holds a copy of the robot GUID. No password or GUID is
+# ever written to a log, an exception message or a repr by these functions.
 # =================================================================================================
+# Task statuses (PUT /api/task/update)
+TASK_NEW = 0
+TASK_IN_PROGRESS = 1
+TASK_SUCCESS = 2
+TASK_FAILED_APPLICATION = 3  # Failed (application exception)
+TASK_FAILED_BUSINESS = 4  # Failed (business exception): a person should look at the item
+TASK_POSTPONED = 5
+TASK_ABANDONED = 6
+TASK_STATUS_NAMES = {TASK_NEW: "New", TASK_IN_PROGRESS: "In progress", TASK_SUCCESS: "Success",
+                     TASK_FAILED_APPLICATION: "Failed (application exception)",
+                     TASK_FAILED_BUSINESS: "Failed (business exception)", TASK_POSTPONED: "Postponed",
+                     TASK_ABANDONED: "Abandoned"}
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class RobotApiError(Exception):
+    """An Orchestrator call of the robot API failed; the message says what and where (never a secret)."""
+
+
+class NotFoundError(RobotApiError):
+    """The asset, queue or task named does not exist on the Orchestrator."""
+
+
+class Credential(tuple):
+    """(login, password) of a Credentials asset; its repr never shows the password."""
+
+    def __new__(cls, login: str, password: str) -> Credential:
+        return super().__new__(cls, (login, password))
+
+    @property
+    def login(self) -> str:
+        return self[0]
+
+    @property
+    def password(self) -> str:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"Credential(login={self.login!r}, password='***')"
+
+    __str__ = __repr__
+
+
+class Asset(dict):
+    """An asset as the Orchestrator returns it (guid, name, type, text, ...); its repr hides `password`."""
+
+    def __repr__(self) -> str:
+        return repr({k: ("***" if k.lower() == "password" else v) for k, v in self.items()})
+
+    __str__ = __repr__
+
+
 def stop_requested() -> bool:
     """True once the Orchestrator asked this job to stop (soft stop): finish up and exit."""
     path = os.environ.get(ENV_STOP_FILE)
@@ -132,6 +207,134 @@ def job_context() -> dict[str, Any]:
         return {}
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def log(message: Any, level: str = "info") -> None:
+    """One entry for this job in the Orchestrator's job log, and a line in the job's output.log.
+
+    level: debug, info, warning, error or critical. Never raises and never waits on the network: the
+    entry goes to a file in the job folder, which the framework ships to the Orchestrator.
+    """
+    with contextlib.suppress(Exception):
+        level = str(level).lower() if str(level).lower() in LOG_LEVELS else "info"
+        text = redact(str(message))[:LOG_MESSAGE_MAX]
+        if sys.stderr is not None:
+            print(f"{time.strftime('%H:%M:%S')} {level.upper()} {text}", file=sys.stderr, flush=True)
+        path = os.environ.get(ENV_LOG_FILE)
+        if path:
+            line = json.dumps({"level": level, "message": text}, ensure_ascii=False) + "\n"
+            with open(path, "a", encoding="utf-8") as f:  # one write per entry: lines stay whole
+                f.write(line)
+
+
+class OrchestratorLogHandler(logging.Handler):
+    """A logging.Handler that sends each record through log(): logging.getLogger().addHandler(...)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            log(self.format(record), level_name(record.levelno))
+        except Exception:
+            self.handleError(record)
+
+
+def level_name(levelno: int) -> str:
+    """A `logging` level number mapped to the Orchestrator's five levels."""
+    if levelno >= logging.CRITICAL:
+        return "critical"
+    if levelno >= logging.ERROR:
+        return "error"
+    if levelno >= logging.WARNING:
+        return "warning"
+    if levelno >= logging.INFO:
+        return "info"
+    return "debug"
+
+
+def get_asset(name_or_guid: str) -> Asset:
+    """The asset as the Orchestrator returns it: guid, name, type (1 credentials, 2 text, 3 calendar), text, ..."""
+    body = robot_call(f"asset {name_or_guid!r}", "GET", f"/api/asset/read/{url_part(name_or_guid)}", secret=True,
+                      empty_ok=True)
+    if not isinstance(body, dict) or not body:
+        raise NotFoundError(f"asset {name_or_guid!r}: not found on {robot_orchestrator().cfg.host}")
+    asset = Asset(body)
+    for key, value in asset.items():
+        if key.lower() == "password" and isinstance(value, str) and value:
+            _secrets.add(value)
+    return asset
+
+
+def get_credential(name_or_guid: str) -> Credential:
+    """(login, password) of a Credentials asset. Keep the password out of print() and log()."""
+    asset = get_asset(name_or_guid)
+    fields = {k.lower(): v for k, v in asset.items()}
+    password = fields.get("password")
+    if not isinstance(password, str):
+        raise RobotApiError(f"asset {name_or_guid!r} on {robot_orchestrator().cfg.host} has no password: it is not "
+                            f"a Credentials asset (type {clean(fields.get('type'), 20)})")
+    return Credential(str(fields.get("text") or fields.get("login") or ""), password)
+
+
+def set_asset(name_or_guid: str, text: Optional[str] = None, password: Optional[str] = None) -> None:
+    """Update a text asset's text, or a credential's login (text) and/or password."""
+    if text is None and password is None:
+        raise ValueError("set_asset: give text, password or both")
+    guid = name_or_guid if is_guid(name_or_guid) else str(get_asset(name_or_guid).get("guid") or name_or_guid)
+    fields = {"guid": guid}
+    if text is not None:
+        fields["text"] = text
+    if password is not None:
+        _secrets.add(password)
+        fields["password"] = password
+    robot_call(f"asset {name_or_guid!r} update", "PUT", "/api/asset/update", fields, secret=True, empty_ok=True)
+
+
+def add_task(queue: str, name: str, parameters: Optional[dict[str, Any]] = None) -> str:
+    """Add a New task to a queue (by name or GUID); returns the new task's GUID."""
+    encoded = json.dumps(parameters or {}, ensure_ascii=False)
+    # Not idempotent: retried only when the request surely never reached the server.
+    body = robot_call(f"queue {queue!r}: new task {name!r}", "POST", "/api/task/create",
+                      {"queue_guid": queue, "name": name, "parameters": encoded}, idempotent=False)
+    guid = field_of(body, "guid") if isinstance(body, dict) else None
+    if not isinstance(guid, str) or not guid:
+        raise RobotApiError(f"queue {queue!r}: the Orchestrator created task {name!r} but answered no guid: "
+                            f"{clean(body)}")
+    return guid
+
+
+def next_task(queue: str) -> Optional[dict[str, Any]]:
+    """Take the queue's next New task and mark it In progress; None when the queue is empty.
+
+    The task comes with `parameters` decoded to a dict. Report its outcome with set_task_status().
+    """
+    what = f"queue {queue!r}"
+    try:
+        body = robot_call(what, "GET", f"/api/queue/lastTask/{url_part(queue)}", empty_ok=True)
+    except NotFoundError as e:
+        if e.args and str(e).endswith(EMPTY_404):
+            return None  # a 404 without a word is how some servers say "nothing queued"
+        raise
+    if not isinstance(body, dict) or not body:
+        return None  # empty body, null or {}: the queue is empty
+    task = decode_task(body)
+    guid = task.get("guid")
+    if not isinstance(guid, str) or not guid:
+        raise RobotApiError(f"{what}: the Orchestrator answered a task without a guid: {clean(body)}")
+    set_task_status(guid, TASK_IN_PROGRESS)
+    return task
+
+
+def set_task_status(task_guid: str, status: int) -> None:
+    """Report a task's outcome: TASK_SUCCESS, TASK_FAILED_BUSINESS, TASK_FAILED_APPLICATION, ..."""
+    if isinstance(status, bool) or status not in TASK_STATUS_NAMES:
+        raise ValueError(f"set_task_status: status must be one of the TASK_* constants (0-6), not {status!r}")
+    robot_call(f"task {task_guid!r} -> {TASK_STATUS_NAMES[status]}", "PUT", "/api/task/update",
+               {"guid": task_guid, "status": status}, empty_ok=True)
+
+
+def current_task() -> Optional[dict[str, Any]]:
+    """The Task that came with this job from consumeNextJob, decoded; None when the job has none."""
+    task = decode_nested(job_context().get("task"))
+    return decode_task(task) if isinstance(task, dict) and task else None
 
 
 # =================================================================================================
@@ -150,10 +353,12 @@ class OrchestratorError(Exception):
 
     transient = True
 
-    def __init__(self, message: str, retry_after: Optional[float] = None, status: Optional[int] = None) -> None:
+    def __init__(self, message: str, retry_after: Optional[float] = None, status: Optional[int] = None,
+                 body: bytes = b"") -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status  # the HTTP status, when there was an answer
+        self.body = body
 
 
 class RequestNotSent(OrchestratorError):
@@ -198,6 +403,7 @@ class Config:
     request_timeout: float
     retry_seconds: float
     max_response_bytes: int
+    send_logs: bool
     scripts_dir: str
     python: str
     heartbeat_interval: float
@@ -223,6 +429,7 @@ CONFIG_KEYS: dict[str, dict[str, Optional[str]]] = {
         "request_timeout": "30",
         "retry_seconds": "120",
         "max_response_mb": "8",
+        "send_logs": "true",
     },
     "robot": {
         "scripts_dir": "robots",
@@ -352,6 +559,7 @@ def load_config(path: str) -> tuple[Config, list[str]]:
         request_timeout=number("orchestrator", "request_timeout", 0.1),
         retry_seconds=number("orchestrator", "retry_seconds", 0),
         max_response_bytes=int(number("orchestrator", "max_response_mb", 0.01) * MIB),
+        send_logs=boolean("orchestrator", "send_logs"),
         scripts_dir=folder("robot", "scripts_dir"),
         python=raw("robot", "python"),
         heartbeat_interval=interval,
@@ -395,13 +603,13 @@ def setup_logging(cfg: Config, verbose: bool) -> None:
         os.path.join(cfg.log_dir, "robot_framework.log"), maxBytes=LOG_MAX_BYTES,
         backupCount=LOG_BACKUPS, encoding="utf-8")
     file_handler.setFormatter(fmt)
-    log.addHandler(file_handler)
+    logger.addHandler(file_handler)
     if sys.stderr is not None:  # pythonw.exe has no console: sys.stderr is None there
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(fmt)
-        log.addHandler(console)
-    log.setLevel(logging.DEBUG if verbose else getattr(logging, cfg.level))
-    log.propagate = False
+        logger.addHandler(console)
+    logger.setLevel(logging.DEBUG if verbose else getattr(logging, cfg.level))
+    logger.propagate = False
 
 
 def report_early_error(message: str, config_path: str) -> None:
@@ -429,11 +637,16 @@ class Identity:
     machine: str
     ip: str
     mac: str
+    user: str = ""
 
 
 def detect_identity(host_url: str) -> Identity:
     ip = local_ip_towards(host_url)
-    return Identity(machine=socket.gethostname(), ip=ip, mac=mac_of(ip))
+    try:
+        user = getpass.getuser()  # Windows: %USERNAME%
+    except Exception:  # no user name in the environment nor the password database
+        user = ""
+    return Identity(machine=socket.gethostname(), ip=ip, mac=mac_of(ip), user=user)
 
 
 def local_ip_towards(host_url: str) -> str:
@@ -450,7 +663,7 @@ def local_ip_towards(host_url: str) -> str:
             s.connect(address)
             return s.getsockname()[0]
     except OSError as e:
-        log.warning("Cannot tell the local IP address towards %s (%s); sending IP empty", parts.hostname, e)
+        logger.warning("Cannot tell the local IP address towards %s (%s); sending IP empty", parts.hostname, e)
         return ""
 
 
@@ -463,16 +676,16 @@ def mac_of(ip: str) -> str:
                     if a.family == psutil.AF_LINK and a.address:
                         return a.address.replace("-", ":").lower()  # Windows writes AA-BB-..
     except OSError as e:
-        log.debug("psutil.net_if_addrs failed: %s", e)
+        logger.debug("psutil.net_if_addrs failed: %s", e)
     try:
         import getmac  # imported only here: it is the fallback and costs start-up time
 
         mac = getmac.get_mac_address()
     except Exception as e:  # getmac probes many OS tools; any failure means "unknown"
-        log.debug("getmac failed: %s", e)
+        logger.debug("getmac failed: %s", e)
         mac = None
     if not mac:
-        log.warning("Cannot tell the MAC address of the interface with IP %r; sending MAC empty", ip)
+        logger.warning("Cannot tell the MAC address of the interface with IP %r; sending MAC empty", ip)
         return ""
     return mac.lower()
 
@@ -624,6 +837,7 @@ class ConsumedJob:
 @dataclass
 class ServerTraits:
     update_method: str = "PUT"  # the algorithm's verb; POST once the server answers 405
+    logs_supported: bool = True  # False once /api/log/create answers 404 or 405
 
 
 class Orchestrator:
@@ -728,7 +942,7 @@ class Orchestrator:
                 raise OrchestratorError(f"{what}: HTTP {status}, body {shown}",
                                         retry_after=retry_after_seconds(response), status=status)
             if not 200 <= status < 300:
-                raise RequestRejected(f"{what}: HTTP {status}, body {shown}", status=status)
+                raise RequestRejected(f"{what}: HTTP {status}, body {shown}", status=status, body=body)
         if empty_ok and not body.strip():
             return None
         try:
@@ -755,7 +969,7 @@ class Orchestrator:
             raise OrchestratorError(f"heartbeat: answer without a numeric HeartbeatErrorCode: {clean(body)}")
         has_new_job = as_int(fields.get("HasNewJob"))
         if has_new_job is None and status == ROBOT_STATUS_READY and error_code == HEARTBEAT_NO_ERROR:
-            log.warning("heartbeat: answer without a numeric HasNewJob (%s); taken as no new job", clean(body))
+            logger.warning("heartbeat: answer without a numeric HasNewJob (%s); taken as no new job", clean(body))
         return Heartbeat(error_code, clean(fields.get("ErrorText") or ""), has_new_job == HAS_NEW_JOB_FOUND)
 
     def consume_next_job(self) -> tuple[int, str, Optional[ConsumedJob]]:
@@ -778,7 +992,7 @@ class Orchestrator:
             if self.learned.update_method != "PUT" or e.status != 405:
                 raise
             # The Orchestrator's API reference lists POST for this path; switch once, for good.
-            log.info("job/update: the server does not allow PUT (405); using POST from now on")
+            logger.info("job/update: the server does not allow PUT (405); using POST from now on")
             self.learned.update_method = "POST"
             self.call("POST", "/api/job/update", fields)
 
@@ -848,7 +1062,7 @@ def parse_consumed_job(fields: dict[str, Any]) -> Optional[ConsumedJob]:
     task = next((decode_nested(v) for k, v in fields.items() if isinstance(k, str) and k.strip() == "Task"), None)
     guid = job.get("GUID") if isinstance(job, dict) else None
     if not isinstance(guid, str) or not guid.strip():
-        log.error("consumeNextJob: the job has no GUID, so it cannot be run or reported; skipped. Job: %s",
+        logger.error("consumeNextJob: the job has no GUID, so it cannot be run or reported; skipped. Job: %s",
                   clean(fields.get("Job")))
         return None
     consumed = ConsumedJob(guid=guid.strip(), name="", job=job, process_version=version, task=task)
@@ -885,11 +1099,98 @@ def with_retries(what: str, attempt: Callable[[], T], seconds: float,
             if remaining <= 0:
                 raise Unreachable(f"{what} failed for {seconds:g} s; last error: {e}") from None
             pause = min(pause, remaining)
-            log.warning("%s failed (attempt %d): %s; retrying in %.1f s", what, failures, e, pause)
+            logger.warning("%s failed (attempt %d): %s; retrying in %.1f s", what, failures, e, pause)
             if stop is None:
                 time.sleep(pause)
             elif stop.wait(pause):
                 raise Unreachable(f"{what}: abandoned, the job ended") from None
+
+
+# =================================================================================================
+# Robot API internals (the robot's own process)
+# =================================================================================================
+_robot_local = threading.local()  # one Orchestrator per robot thread: a requests.Session is not thread-safe
+_secrets: set[str] = set()  # passwords this process has seen; log() masks them
+
+
+def robot_orchestrator() -> Orchestrator:
+    orch = getattr(_robot_local, "orch", None)
+    if orch is None:
+        path = os.environ.get(ENV_CONFIG_FILE)
+        if not path:
+            raise RobotApiError(f"the robot API needs the framework's config: run this robot through "
+                                f"robot_framework.py, or set {ENV_CONFIG_FILE} to its config file")
+        try:
+            cfg, _warnings = load_config(path)
+        except ConfigError as e:
+            raise RobotApiError(f"robot API: {e}") from None
+        orch = _robot_local.orch = Orchestrator(cfg)
+    return orch
+
+
+def robot_call(what: str, method: str, endpoint: str, fields: Optional[dict[str, Any]] = None, *,
+               idempotent: bool = True, secret: bool = False, empty_ok: bool = False) -> Any:
+    """One robot API call with the framework's policy: deadline, size limit, retries for idempotent calls."""
+    orch = robot_orchestrator()
+    where = f"{what} on {orch.cfg.host}"
+
+    def attempt() -> Any:
+        try:
+            return orch.call(method, endpoint, fields, secret=secret, empty_ok=empty_ok)
+        except OrchestratorError as e:
+            if not idempotent and not isinstance(e, RequestNotSent):
+                e.transient = False  # it may have been done: never send it twice
+            raise
+
+    try:
+        return with_retries(where, attempt, orch.cfg.retry_seconds)
+    except RequestRejected as e:
+        if e.status == 404:
+            if empty_ok and e.body.strip() in (b"", b"null", b"{}", b"[]"):
+                raise NotFoundError(f"{what}: not found on {orch.cfg.host} {EMPTY_404}") from None
+            raise NotFoundError(f"{what}: not found on {orch.cfg.host} (HTTP 404)") from None
+        raise RobotApiError(f"{where}: {e}") from None
+    except (OrchestratorError, Unreachable) as e:
+        raise RobotApiError(f"{where}: {e}") from None
+
+
+def url_part(name: str) -> str:
+    """A name or GUID as one URL path segment: names are untrusted and may hold '/', '?', spaces."""
+    return urllib.parse.quote(str(name), safe="")
+
+
+def is_guid(text: str) -> bool:
+    try:
+        uuid.UUID(str(text))
+        return True
+    except ValueError:
+        return False
+
+
+def field_of(fields: dict[str, Any], name: str) -> Any:
+    """A field whatever its casing (the Orchestrator's pages spell guid, Guid and GUID)."""
+    for key, value in fields.items():
+        if isinstance(key, str) and key.lower() == name.lower():
+            return value
+    return None
+
+
+def decode_task(task: dict[str, Any]) -> dict[str, Any]:
+    """A task with `guid`, `name`, `status` under their lowercase names and `parameters` decoded to a dict."""
+    decoded = dict(task)
+    for name in ("guid", "name", "status"):
+        if name not in decoded and field_of(task, name) is not None:
+            decoded[name] = field_of(task, name)
+    parameters = decode_nested(field_of(task, "parameters"))
+    decoded["parameters"] = parameters if isinstance(parameters, dict) else {}
+    return decoded
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 # =================================================================================================
@@ -944,7 +1245,7 @@ class RobotFiles:
         good = [e for e in entries if isinstance(e, dict) and isinstance(e.get("guid"), str)
                 and as_int(e.get("status")) is not None]
         if len(good) != len(entries):
-            log.error("Journal %s: %d malformed entries dropped", self.journal, len(entries) - len(good))
+            logger.error("Journal %s: %d malformed entries dropped", self.journal, len(entries) - len(good))
         return good
 
     def journal_put(self, guid: str, status: int, reason: str) -> None:
@@ -974,7 +1275,7 @@ class RobotFiles:
             aside = f"{path}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
             with contextlib.suppress(OSError):
                 os.replace(path, aside)
-            log.error("%s is unreadable (%s); set aside as %s", path, clean(e), aside)
+            logger.error("%s is unreadable (%s); set aside as %s", path, clean(e), aside)
             return None
 
 
@@ -1047,7 +1348,7 @@ def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psut
                     if proc.environ().get(ENV_JOB_GUID) == marker and proc.username() == user:
                         found[proc.pid] = proc
         except PROCESS_ERRORS as e:  # the process list itself failed: the tree walk still counts
-            log.warning("Listing processes for job %s failed: %s", clean(marker, 60), e)
+            logger.warning("Listing processes for job %s failed: %s", clean(marker, 60), e)
     alive = []
     for proc in found.values():
         with contextlib.suppress(*PROCESS_ERRORS):
@@ -1087,11 +1388,11 @@ def kill_job_processes(marker: str, root: Optional[psutil.Process], why: str) ->
         with contextlib.suppress(*PROCESS_ERRORS):
             psutil.wait_procs(victims, timeout=1.0)
     else:
-        log.error("Could not kill every process of job %s within %g s (%s); some may still run",
+        logger.error("Could not kill every process of job %s within %g s (%s); some may still run",
                   clean(marker, 60), KILL_TIMEOUT, why)
     names = list(killed.values())
     if names:
-        log.info("Killed %d process(es) of job %s (%s): %s", len(names), clean(marker, 60), why, ", ".join(names))
+        logger.info("Killed %d process(es) of job %s (%s): %s", len(names), clean(marker, 60), why, ", ".join(names))
     return names
 
 
@@ -1106,7 +1407,7 @@ def kill_one(proc: psutil.Process) -> None:
             # the tree by parent PID) still succeeds.
             subprocess.run(["taskkill", "/T", "/F", "/PID", str(proc.pid)], capture_output=True, check=False)
         else:
-            log.warning("Not allowed to kill process %d", proc.pid)
+            logger.warning("Not allowed to kill process %d", proc.pid)
 
 
 # =================================================================================================
@@ -1118,6 +1419,7 @@ class JobFiles:
     context: str
     output: str
     stop: str
+    robot_log: str  # log() entries waiting to be shipped to the Orchestrator
 
 
 def resolve_robot_script(scripts_dir: str, name: str) -> tuple[list[str], str]:
@@ -1156,7 +1458,7 @@ def prepare_job_folder(cfg: Config, job: ConsumedJob) -> JobFiles:
     folder = os.path.join(jobs_dir, f"{time.strftime('%Y%m%d-%H%M%S')}_{safe_guid}")
     os.makedirs(folder, exist_ok=True)
     files = JobFiles(folder, os.path.join(folder, "context.json"), os.path.join(folder, "output.log"),
-                     os.path.join(folder, "stop"))
+                     os.path.join(folder, "stop"), os.path.join(folder, "robot-log.jsonl"))
     with contextlib.suppress(FileNotFoundError):
         os.remove(files.stop)
     write_json_atomically(files.context, {"job": job.job, "process_version": job.process_version, "task": job.task},
@@ -1179,9 +1481,12 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
         ENV_JOB_NAME: job.name,
         ENV_CONTEXT_FILE: files.context,
         ENV_STOP_FILE: files.stop,
+        ENV_CONFIG_FILE: cfg.path,
         "PYTHONUNBUFFERED": "1",  # output reaches output.log as it is printed
         "PYTHONIOENCODING": "utf-8",  # Windows: a cp1252 file would make print() of non-Latin text crash
     })
+    if cfg.send_logs:
+        env[ENV_LOG_FILE] = files.robot_log
     # `import robot_framework` in a robot finds this file.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (FRAMEWORK_DIR, env.get("PYTHONPATH", "")) if p)
     python = cfg.python or default_robot_python()
@@ -1227,7 +1532,7 @@ def request_soft_stop(cfg: Config, proc: subprocess.Popen, files: JobFiles) -> N
             # so it is sent only when stop_interrupt = true.
             proc.send_signal(signal.CTRL_BREAK_EVENT)
     except OSError as e:
-        log.warning("Could not interrupt the robot (pid %d): %s; it still has the stop file", proc.pid, e)
+        logger.warning("Could not interrupt the robot (pid %d): %s; it still has the stop file", proc.pid, e)
 
 
 class HeartbeatWorker:
@@ -1282,7 +1587,7 @@ class HeartbeatWorker:
         self.orch.cancel()
         self._thread.join(WORKER_JOIN_TIMEOUT)
         if self._thread.is_alive():
-            log.warning("Job %s: the heartbeat thread did not end within %g s", self.job.guid, WORKER_JOIN_TIMEOUT)
+            logger.warning("Job %s: the heartbeat thread did not end within %g s", self.job.guid, WORKER_JOIN_TIMEOUT)
         self.orch.close()
 
     def _run(self) -> None:
@@ -1300,7 +1605,7 @@ class HeartbeatWorker:
                     self._busy = False
                 self.wake.set()
         except Exception:  # a bug here must not go unseen, nor take the supervision loop down
-            log.exception("Job %s: the heartbeat thread failed; the robot keeps running unsupervised by heartbeats",
+            logger.exception("Job %s: the heartbeat thread failed; the robot keeps running unsupervised by heartbeats",
                           self.job.guid)
 
     def _report_in_progress(self) -> None:
@@ -1308,9 +1613,9 @@ class HeartbeatWorker:
         try:
             with_retries("job/update In Progress", lambda: self.orch.update_job(guid, JOB_STATUS_IN_PROGRESS),
                          self.cfg.retry_seconds, stop=self._closing)
-            log.info("Job %s: status %s reported", guid, JOB_STATUS_NAMES[JOB_STATUS_IN_PROGRESS])
+            logger.info("Job %s: status %s reported", guid, JOB_STATUS_NAMES[JOB_STATUS_IN_PROGRESS])
         except (Unreachable, OrchestratorError) as e:
-            log.error("Job %s: could not report In Progress (%s); running it anyway", guid, e)
+            logger.error("Job %s: could not report In Progress (%s); running it anyway", guid, e)
         finally:
             self._in_progress_sent = True
             with self._lock:
@@ -1342,10 +1647,10 @@ def supervise_robot(cfg: Config, orch: Orchestrator, identity: Identity, job: Co
                 return JOB_STATUS_FAILED, describe_exit(exit_code)
             code = heartbeats.take_answer()
             if code == HEARTBEAT_JOB_ABORTING:
-                log.info("Job %s: the Orchestrator requested Abort", job.guid)
+                logger.info("Job %s: the Orchestrator requested Abort", job.guid)
                 return JOB_STATUS_ABORTED, "aborted on request"
             if code == HEARTBEAT_JOB_STOPPING and stop_deadline is None:
-                log.info("Job %s: the Orchestrator requested Stop; waiting up to %g s", job.guid, cfg.stop_timeout)
+                logger.info("Job %s: the Orchestrator requested Stop; waiting up to %g s", job.guid, cfg.stop_timeout)
                 request_soft_stop(cfg, proc, files)
                 stop_deadline = time.monotonic() + cfg.stop_timeout
             now = time.monotonic()
@@ -1355,7 +1660,7 @@ def supervise_robot(cfg: Config, orch: Orchestrator, identity: Identity, job: Co
                 return JOB_STATUS_ABORTED, f"did not stop within stop_timeout ({cfg.stop_timeout:g} s) and was killed"
             if now >= next_heartbeat:
                 if not heartbeats.send():
-                    log.debug("Job %s: previous heartbeat still in flight; this one is skipped", job.guid)
+                    logger.debug("Job %s: previous heartbeat still in flight; this one is skipped", job.guid)
                 next_heartbeat += cfg.heartbeat_interval
                 if next_heartbeat <= now:  # fell behind: keep the interval, skip the backlog
                     next_heartbeat = now + cfg.heartbeat_interval
@@ -1387,11 +1692,11 @@ def send_working_heartbeat(cfg: Config, orch: Orchestrator, identity: Identity, 
     except Abandoned:
         return None
     except OrchestratorError as e:
-        log.warning("Working heartbeat failed: %s; the robot keeps running, next try in %g s",
+        logger.warning("Working heartbeat failed: %s; the robot keeps running, next try in %g s",
                     e, cfg.heartbeat_interval)
         return None
     if reply.error_code not in (HEARTBEAT_NO_ERROR, HEARTBEAT_JOB_ABORTING, HEARTBEAT_JOB_STOPPING):
-        log.warning("Working heartbeat: HeartbeatErrorCode %d (%s)", reply.error_code, reply.error_text)
+        logger.warning("Working heartbeat: HeartbeatErrorCode %d (%s)", reply.error_code, reply.error_text)
     return reply.error_code
 
 
@@ -1404,16 +1709,19 @@ def describe_exit(code: int) -> str:
 def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFiles, job: ConsumedJob) -> None:
     """Steps 3-5 for one consumed job: In Progress, run and supervise, final status."""
     started = time.monotonic()
-    log.info("Job %s taken: robot %r", job.guid, clean(job.name, 100))
+    logger.info("Job %s taken: robot %r", job.guid, clean(job.name, 100))
+    shipper = LogShipper(cfg, orch.learned, job)
     if job.problem:
-        finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, job.problem, started)
+        finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, job.problem, started, shipper=shipper)
         return
     proc: Optional[subprocess.Popen] = None
     root: Optional[psutil.Process] = None
+    files: Optional[JobFiles] = None
     try:
         try:
-            script_args, cwd = resolve_robot_script(cfg.scripts_dir, job.name)
             files = prepare_job_folder(cfg, job)
+            shipper.robot_log = files.robot_log
+            script_args, cwd = resolve_robot_script(cfg.scripts_dir, job.name)
             # Written before the robot starts, so a framework crash from here on is cleaned up at the next
             # start (the job GUID is the marker). Not fsynced: a process crash keeps the page cache, and
             # the fsynced write below, made while the robot boots, covers a machine crash.
@@ -1421,11 +1729,14 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
             proc = start_robot(cfg, job, files, script_args, cwd)
         except (ValueError, OSError) as e:
             report_in_progress(cfg, orch, job)  # the Orchestrator sees the job taken, then Failed
-            finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, f"could not start the robot: {e}", started)
+            finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, f"could not start the robot: {e}", started,
+                       shipper=shipper)
             return
         root = process_or_none(proc.pid)  # now, while the PID surely is the robot's (it is not reaped yet)
         store.save_running(running_state(job, root))
-        log.info("Job %s: robot started, pid %d, output in %s", job.guid, proc.pid, files.output)
+        logger.info("Job %s: robot started, pid %d, output in %s", job.guid, proc.pid, files.output)
+        shipper.add("info", f"Job started: robot script {job.name!r} on machine {identity.machine}, user "
+                            f"{identity.user or '?'}, pid {proc.pid}")
         # In Progress goes out from the heartbeat worker while the robot's interpreter boots; the
         # Orchestrator still sees 8 before any Working heartbeat or final status.
         status, reason = supervise_robot(cfg, orch, identity, job, proc, files)
@@ -1439,20 +1750,23 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
                 if proc is not None:
                     reap(proc)
             except Exception:
-                log.exception("Job %s: cleaning up after the interruption failed", job.guid)
+                logger.exception("Job %s: cleaning up after the interruption failed", job.guid)
             finish_job(cfg, orch, store, job.guid, JOB_STATUS_ABORTED if interrupted else JOB_STATUS_FAILED,
                        "the framework was interrupted while the job ran" if interrupted
                        else f"internal error in the framework: {clean(e)}",
-                       started, retry_seconds=min(cfg.retry_seconds, 5.0))
+                       started, retry_seconds=min(cfg.retry_seconds, 5.0), shipper=shipper,
+                       output=files.output if files else None, flush_seconds=1.0)
         raise
     if status in (JOB_STATUS_ABORTED, JOB_STATUS_FAILED) and proc.poll() is None:
         kill_job_processes(job.guid, root, reason)
     elif cfg.kill_leftovers:
         leftovers = kill_job_processes(job.guid, root, "left behind by the robot after it ended")
         if leftovers:
-            log.warning("Job %s: the robot left %d process(es) running; killed them", job.guid, len(leftovers))
+            logger.warning("Job %s: the robot left %d process(es) running; killed them", job.guid, len(leftovers))
+            shipper.add("warning", f"The robot left {len(leftovers)} process(es) running; killed: "
+                                   f"{', '.join(leftovers)}")
     reap(proc)
-    finish_job(cfg, orch, store, job.guid, status, reason, started)
+    finish_job(cfg, orch, store, job.guid, status, reason, started, shipper=shipper, output=files.output)
     prune_job_folders(os.path.dirname(files.folder), cfg.keep_jobs)  # after the job: off the start path
 
 
@@ -1466,9 +1780,9 @@ def report_in_progress(cfg: Config, orch: Orchestrator, job: ConsumedJob) -> Non
     try:
         with_retries("job/update In Progress", lambda: orch.update_job(job.guid, JOB_STATUS_IN_PROGRESS),
                      cfg.retry_seconds)
-        log.info("Job %s: status %s reported", job.guid, JOB_STATUS_NAMES[JOB_STATUS_IN_PROGRESS])
+        logger.info("Job %s: status %s reported", job.guid, JOB_STATUS_NAMES[JOB_STATUS_IN_PROGRESS])
     except (Unreachable, OrchestratorError) as e:
-        log.error("Job %s: could not report In Progress (%s); running it anyway", job.guid, e)
+        logger.error("Job %s: could not report In Progress (%s); running it anyway", job.guid, e)
 
 
 def process_or_none(pid: int) -> Optional[psutil.Process]:
@@ -1484,19 +1798,25 @@ def reap(proc: subprocess.Popen) -> None:
 
 
 def finish_job(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str, status: int, reason: str,
-               started: float, retry_seconds: Optional[float] = None) -> None:
-    """Step 4: the final status is journaled first, so a crash or outage from here on cannot lose it."""
+               started: float, retry_seconds: Optional[float] = None, shipper: Optional[LogShipper] = None,
+               output: Optional[str] = None, flush_seconds: float = LOG_FLUSH_SECONDS) -> None:
+    """Step 4: the final status is journaled first, so a crash or outage from here on cannot lose it.
+
+    The job's log entries (its end, the output tail) go to the Orchestrator only after the status.
+    """
     duration = time.monotonic() - started
     level = logging.INFO if status in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED) else logging.WARNING
-    log.log(level, "Job %s finished: %s (%s) after %.1f s", job_guid, JOB_STATUS_NAMES[status], reason, duration)
+    logger.log(level, "Job %s finished: %s (%s) after %.1f s", job_guid, JOB_STATUS_NAMES[status], reason, duration)
     try:
         store.journal_put(job_guid, status, reason)
         store.clear_running()
     except OSError as e:  # a full disk must not cost the job its status: still try to deliver it
-        log.error("Job %s: cannot write the journal in %s (%s); an outage now would lose this status",
+        logger.error("Job %s: cannot write the journal in %s (%s); an outage now would lose this status",
                   job_guid, os.path.dirname(store.journal), e)
     deliver_update(cfg, orch, store, job_guid, status,
                    cfg.retry_seconds if retry_seconds is None else retry_seconds)
+    if shipper is not None:
+        shipper.finish(status, reason, duration, output, flush_seconds)
 
 
 def deliver_update(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str, status: int,
@@ -1505,24 +1825,24 @@ def deliver_update(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid:
     name = JOB_STATUS_NAMES.get(status, status)
     try:
         with_retries(f"job/update {name}", lambda: orch.update_job(job_guid, status), seconds)
-        log.info("Job %s: status %s reported", job_guid, name)
+        logger.info("Job %s: status %s reported", job_guid, name)
     except RequestRejected as e:  # retrying cannot change a 4xx: drop it rather than replay it forever
-        log.error("Job %s: the Orchestrator rejected status %s (%s); not retried", job_guid, name, e)
+        logger.error("Job %s: the Orchestrator rejected status %s (%s); not retried", job_guid, name, e)
     except (Unreachable, OrchestratorError) as e:
-        log.error("Job %s: status %s not delivered (%s); kept in %s for the next attempt",
+        logger.error("Job %s: status %s not delivered (%s); kept in %s for the next attempt",
                   job_guid, name, e, store.journal)
         return False
     try:
         store.journal_remove(job_guid)
     except OSError as e:
-        log.error("Journal %s: cannot remove the delivered entry (%s); it will be sent again", store.journal, e)
+        logger.error("Journal %s: cannot remove the delivered entry (%s); it will be sent again", store.journal, e)
     return True
 
 
 def deliver_journal(cfg: Config, orch: Orchestrator, store: RobotFiles) -> None:
     """Final statuses an earlier outage or crash left undelivered go first, one attempt each."""
     for entry in store.journal_entries():
-        log.info("Delivering journaled status %s of job %s", entry["status"], clean(entry["guid"], 60))
+        logger.info("Delivering journaled status %s of job %s", entry["status"], clean(entry["guid"], 60))
         if not deliver_update(cfg, orch, store, entry["guid"], as_int(entry["status"]) or JOB_STATUS_FAILED, 0):
             return  # still unreachable: keep the rest for later
 
@@ -1541,7 +1861,7 @@ def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> N
         # delivers that outcome; reporting Failed here would overwrite it.
         store.clear_running()
         return
-    log.warning("Job %s was running when the framework stopped unexpectedly; cleaning up", clean(guid, 60))
+    logger.warning("Job %s was running when the framework stopped unexpectedly; cleaning up", clean(guid, 60))
     root = None
     pid, create_time = state.get("pid"), state.get("create_time")
     if isinstance(pid, int):
@@ -1582,18 +1902,18 @@ def consume_next_job(orch: Orchestrator) -> tuple[int, Optional[ConsumedJob]]:
     try:
         code, text, job = orch.consume_next_job()
     except RequestNotSent as e:
-        log.warning("consumeNextJob did not reach the Orchestrator (%s); back to the heartbeat", e)
+        logger.warning("consumeNextJob did not reach the Orchestrator (%s); back to the heartbeat", e)
         return -1, None
     except OrchestratorError as e:
         if isinstance(e, RobotRefused):
             raise
-        log.error("consumeNextJob failed after the request was sent (%s): a job may have been consumed "
+        logger.error("consumeNextJob failed after the request was sent (%s): a job may have been consumed "
                   "without this robot knowing it; back to the heartbeat", e)
         return -1, None
     if code == CONSUME_NO_JOB:
-        log.info("consumeNextJob: no job (102, another robot may have taken it); back to the heartbeat")
+        logger.info("consumeNextJob: no job (102, another robot may have taken it); back to the heartbeat")
     elif code != CONSUME_NO_ERROR:
-        log.warning("consumeNextJob: ConsumeJobErrorCode %d (%s)", code, text)
+        logger.warning("consumeNextJob: ConsumeJobErrorCode %d (%s)", code, text)
     return code, job
 
 
@@ -1602,10 +1922,10 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
     store = RobotFiles(cfg)
     store.acquire_lock()
     identity = detect_identity(cfg.host)
-    log.info("Robot framework started: Orchestrator %s, machine %s, IP %s, MAC %s, pid %d",
+    logger.info("Robot framework started: Orchestrator %s, machine %s, IP %s, MAC %s, pid %d",
              cfg.host, identity.machine, identity.ip or "?", identity.mac or "?", os.getpid())
     if cfg.verify_tls is False:
-        log.warning("TLS certificate verification is OFF ([orchestrator] verify_tls = false): anyone on "
+        logger.warning("TLS certificate verification is OFF ([orchestrator] verify_tls = false): anyone on "
                     "the network path can impersonate the Orchestrator")
     orch = Orchestrator(cfg)
     recover_crashed_job(cfg, orch, store)
@@ -1617,21 +1937,21 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             deliver_journal(cfg, orch, store)
             reply = send_ready_heartbeat(cfg, orch, identity)  # step 1 / step 5
             if reply.error_code == HEARTBEAT_ROBOT_NOT_FOUND:
-                log.error("The Orchestrator does not know this robot (HeartbeatErrorCode 101: %s); "
+                logger.error("The Orchestrator does not know this robot (HeartbeatErrorCode 101: %s); "
                           "check [orchestrator] robot_guid in %s", reply.error_text, cfg.path)
                 return EXIT_ROBOT_NOT_FOUND, True
             if reply.error_code not in (HEARTBEAT_NO_ERROR, HEARTBEAT_JOB_ABORTING, HEARTBEAT_JOB_STOPPING):
-                log.warning("Ready heartbeat: HeartbeatErrorCode %d (%s)", reply.error_code, reply.error_text)
+                logger.warning("Ready heartbeat: HeartbeatErrorCode %d (%s)", reply.error_code, reply.error_text)
             deliver_journal(cfg, orch, store)  # the server answers again: flush what an outage left
             if not reply.has_new_job:
-                log.info("No job left for this robot (%d done in this run)", jobs_done)
+                logger.info("No job left for this robot (%d done in this run)", jobs_done)
                 return EXIT_OK, True
             if once and jobs_done:
-                log.info("--once: one job done; the Orchestrator has more, leaving them for the next run")
+                logger.info("--once: one job done; the Orchestrator has more, leaving them for the next run")
                 return EXIT_OK, False
             code, job = consume_next_job(orch)  # step 2
             if code == CONSUME_ROBOT_NOT_FOUND:
-                log.error("The Orchestrator does not know this robot (ConsumeJobErrorCode 101); "
+                logger.error("The Orchestrator does not know this robot (ConsumeJobErrorCode 101); "
                           "check [orchestrator] robot_guid in %s", cfg.path)
                 return EXIT_ROBOT_NOT_FOUND, True
             if job is None:
@@ -1642,19 +1962,19 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             run_job(cfg, orch, identity, store, job)  # steps 3 and 4
             jobs_done += 1
     except RobotRefused as e:
-        log.error("%s", e)
+        logger.error("%s", e)
         return EXIT_ROBOT_NOT_FOUND, True
     except RequestRejected as e:  # e.g. 404: host names a server, but not an Orchestrator API
-        log.error("The server at %s does not answer as an Orchestrator: %s. Check [orchestrator] host in %s",
+        logger.error("The server at %s does not answer as an Orchestrator: %s. Check [orchestrator] host in %s",
                   cfg.host, e, cfg.path)
         return EXIT_UNREACHABLE, True
     except Unreachable as e:
-        log.error("Orchestrator %s unreachable: %s. Check the network and [orchestrator] host in %s",
+        logger.error("Orchestrator %s unreachable: %s. Check the network and [orchestrator] host in %s",
                   cfg.host, e, cfg.path)
         return EXIT_UNREACHABLE, True
     except (KeyboardInterrupt, Interrupted):
         with ignoring_interrupts():
-            log.warning("Interrupted; sending a last Ready heartbeat and exiting without logging off")
+            logger.warning("Interrupted; sending a last Ready heartbeat and exiting without logging off")
             with contextlib.suppress(OrchestratorError):
                 orch.heartbeat(identity, ROBOT_STATUS_READY, timeout=min(cfg.request_timeout, 5.0))
         return EXIT_INTERRUPTED, False
@@ -1685,21 +2005,201 @@ def check(cfg: Config) -> int:
 
 
 # =================================================================================================
+# The job's story in the Orchestrator: /api/log/create
+# =================================================================================================
+class LogShipper:
+    """Ships one job's log entries to the Orchestrator from a thread of its own, never on the job's path.
+
+    Entries come from the framework (job started, job ended with its reason, the output tail) and from
+    the robot (log() and OrchestratorLogHandler append JSON lines to the job's robot log file, which
+    this thread reads). Bounded: LOG_MAX_ENTRIES robot entries per job (the rest counted in one
+    "dropped" entry), messages cut to LOG_MESSAGE_MAX characters. finish() runs after the final
+    job/update, gives what is queued LOG_FLUSH_SECONDS, and counts in the local log what was not sent.
+    """
+
+    def __init__(self, cfg: Config, learned: ServerTraits, job: ConsumedJob) -> None:
+        self.cfg, self.learned, self.job = cfg, learned, job
+        self.enabled = cfg.send_logs and learned.logs_supported
+        self.robot_log: Optional[str] = None
+        self._offset = 0
+        self._partial = b""
+        self._robot_entries = 0
+        self._dropped = 0
+        self._undelivered = 0
+        self._queue: collections.deque[tuple[str, str]] = collections.deque()
+        self._lock = threading.Lock()
+        self._wakeup = threading.Event()
+        self._finishing = threading.Event()
+        self._stop = threading.Event()
+        version = job.process_version if isinstance(job.process_version, dict) else {}
+        self._version_guid = str(field_of(version, "guid") or "")
+        self.orch = Orchestrator(cfg, learned) if self.enabled else None
+        self._thread = threading.Thread(target=self._run, name=f"logs-{clean(job.guid, 40)}", daemon=True)
+        if self.enabled:
+            self._thread.start()
+
+    def add(self, level: str, message: str) -> None:
+        """A framework entry (level: one of LOG_LEVELS)."""
+        if self.enabled:
+            with self._lock:
+                self._queue.append((level, clean_message(message)))
+            self._wakeup.set()
+
+    def finish(self, status: int, reason: str, duration: float, output: Optional[str],
+               flush_seconds: float = LOG_FLUSH_SECONDS) -> None:
+        """After the final job/update: the end of the story, a bounded flush, the count of what was not sent."""
+        if not self.enabled:
+            return
+        self._collect_robot_entries()  # the robot has exited: its last lines are in the file now
+        if self._dropped:
+            self.add("warning", f"{self._dropped} log entries of the robot dropped (more than {LOG_MAX_ENTRIES} "
+                                f"in one job)")
+        failed = status not in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED)
+        self.add("error" if failed else "info",
+                 f"Job ended: {JOB_STATUS_NAMES[status]} ({reason}) after {duration:.1f} s")
+        if failed and output:
+            tail = output_tail(output)
+            if tail:
+                self.add("error", f"Last lines of the robot's output:\n{tail}")
+        self._finishing.set()
+        self._wakeup.set()
+        self._thread.join(flush_seconds)
+        self._stop.set()
+        self._wakeup.set()
+        if self.orch is not None:
+            self.orch.cancel()  # a call still in flight is abandoned
+        self._thread.join(WORKER_JOIN_TIMEOUT)
+        with self._lock:
+            left = len(self._queue) + self._undelivered
+        if left and self.learned.logs_supported:
+            logger.warning("Job %s: %d log entries not delivered to the Orchestrator", self.job.guid, left)
+        if self.orch is not None:
+            self.orch.close()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._collect_robot_entries()
+                with self._lock:
+                    entry = self._queue[0] if self._queue else None
+                if entry is None:
+                    if self._finishing.is_set():
+                        return  # drained
+                    self._wakeup.wait(LOG_POLL_INTERVAL)
+                    self._wakeup.clear()
+                    continue
+                delivered = self._deliver(*entry)
+                with self._lock:
+                    if self._queue and self._queue[0] is entry:
+                        self._queue.popleft()
+                    if not delivered:
+                        self._undelivered += 1
+                if not self.learned.logs_supported:
+                    return
+        except Exception:  # a bug here must not go unseen, nor cost the job anything
+            logger.exception("Job %s: the log shipping thread failed", self.job.guid)
+
+    def _deliver(self, level: str, message: str) -> bool:
+        """One entry, with both spellings of the form fields (see README); a few tries on 5xx/timeouts."""
+        assert self.orch is not None
+        fields = {"robot_guid": self.cfg.robot_guid, "process_version_guid": self._version_guid,
+                  "job_guid": self.job.guid, "level": ORCHESTRATOR_LEVELS[level], "message": message,
+                  "RobotGUID": self.cfg.robot_guid, "ProcessVersionGUID": self._version_guid,
+                  "JobGUID": self.job.guid, "Level": ORCHESTRATOR_LEVELS[level], "Message": message}
+        for attempt in range(1, LOG_ATTEMPTS + 1):
+            try:
+                self.orch.call("POST", "/api/log/create", fields, empty_ok=True)
+                return True
+            except RequestRejected as e:
+                if e.status in (404, 405):
+                    if self.learned.logs_supported:
+                        self.learned.logs_supported = False
+                        logger.warning("The Orchestrator has no /api/log/create (HTTP %d): job logs stay in %s "
+                                       "for the rest of this run", e.status, self.cfg.log_dir)
+                    return False
+                logger.warning("Log entry rejected by the Orchestrator (%s); dropped", e)
+                return False
+            except OrchestratorError as e:
+                if isinstance(e, Abandoned) or attempt == LOG_ATTEMPTS or self._stop.wait(0.5 * attempt):
+                    logger.debug("Log entry not delivered: %s", e)
+                    return False
+        return False
+
+    def _collect_robot_entries(self) -> None:
+        """Read the robot's new complete lines; past the cap they are only counted."""
+        if not self.robot_log:
+            return
+        with self._lock:
+            try:
+                with open(self.robot_log, "rb") as f:
+                    f.seek(self._offset)
+                    data = f.read(LOG_READ_MAX)
+            except OSError:
+                return  # not written yet
+            self._offset += len(data)
+            lines = (self._partial + data).split(b"\n")
+            self._partial = lines.pop()
+            for line in lines:
+                if not line.strip():
+                    continue
+                self._robot_entries += 1
+                if self._robot_entries > LOG_MAX_ENTRIES:
+                    self._dropped += 1
+                    continue
+                level, message = parse_robot_entry(line)
+                self._queue.append((level, message))
+        if lines:
+            self._wakeup.set()
+
+
+def parse_robot_entry(line: bytes) -> tuple[str, str]:
+    try:
+        entry = json.loads(line)
+        level = str(entry.get("level", "info")).lower()
+        message = str(entry.get("message", ""))
+    except (ValueError, AttributeError):
+        level, message = "info", line.decode("utf-8", errors="replace")
+    return (level if level in LOG_LEVELS else "info"), clean_message(message)
+
+
+def clean_message(message: str) -> str:
+    """Untrusted text for one entry: control characters other than newline and tab removed, length capped."""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", message)
+    return text if len(text) <= LOG_MESSAGE_MAX else text[:LOG_MESSAGE_MAX] + "..."
+
+
+def output_tail(path: str) -> str:
+    """The last OUTPUT_TAIL_LINES lines (at most OUTPUT_TAIL_BYTES) of the robot's output."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - OUTPUT_TAIL_BYTES))
+            data = f.read()
+    except OSError:
+        return ""
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if size > OUTPUT_TAIL_BYTES and lines:
+        lines = lines[1:]  # the first one is probably cut
+    return "\n".join(lines[-OUTPUT_TAIL_LINES:])
+
+
+# =================================================================================================
 # Log off and process-level plumbing
 # =================================================================================================
 def log_off(cfg: Config) -> None:
     command = split_command(cfg.logoff_command)
     if not IS_WINDOWS and cfg.logoff_command == DEFAULT_LOGOFF_COMMAND:
-        log.info("Not Windows: skipping the default log-off command %r", cfg.logoff_command)
+        logger.info("Not Windows: skipping the default log-off command %r", cfg.logoff_command)
         return
-    log.info("Logging off: %s", cfg.logoff_command)
+    logger.info("Logging off: %s", cfg.logoff_command)
     try:
         result = subprocess.run(command, capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
-        log.error("Log-off command %r failed: %s; check [session] logoff_command", cfg.logoff_command, e)
+        logger.error("Log-off command %r failed: %s; check [session] logoff_command", cfg.logoff_command, e)
         return
     if result.returncode != 0:
-        log.error("Log-off command %r exited with %d: %s", cfg.logoff_command, result.returncode,
+        logger.error("Log-off command %r exited with %d: %s", cfg.logoff_command, result.returncode,
                   clean(result.stderr.decode(errors="replace") or result.stdout.decode(errors="replace")))
 
 
@@ -1769,26 +2269,26 @@ def main(argv: Optional[list[str]] = None) -> int:
                            args.config)
         return EXIT_CONFIG
     for warning in warnings:
-        log.warning("%s", warning)
+        logger.warning("%s", warning)
     try:
         if args.check:
             return check(cfg)
         install_interrupt_handlers()
         code, should_log_off = run(cfg, args.once)
     except AlreadyRunning as e:
-        log.error("%s", e)
+        logger.error("%s", e)
         return EXIT_ALREADY_RUNNING
     except (KeyboardInterrupt, Interrupted):
-        log.warning("Interrupted before any job started; exiting without logging off")
+        logger.warning("Interrupted before any job started; exiting without logging off")
         return EXIT_INTERRUPTED
     except Exception:
-        log.exception("Internal error; please report it with this log")
+        logger.exception("Internal error; please report it with this log")
         return EXIT_INTERNAL_ERROR
     finally:
         _cleanup_done.set()
     if should_log_off and cfg.logoff and not args.no_logoff:
         log_off(cfg)
-    log.info("Exiting with code %d", code)
+    logger.info("Exiting with code %d", code)
     return code
 
 

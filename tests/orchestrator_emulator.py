@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -37,8 +37,26 @@ ENDPOINTS = {
     "/api/robot/heartbeat": "heartbeat",
     "/api/robot/consumeNextJob": "consume",
     "/api/job/update": "update",
+    "/api/log/create": "log",
+    "/api/asset/update": "asset",
+    "/api/task/create": "task",
+    "/api/task/update": "task",
 }
+PREFIXES = {"/api/asset/read/": "asset", "/api/queue/lastTask/": "queue"}  # + a name or GUID
 PENDING = 1
+LEVELS = {"Debug", "Info", "Warning", "Error", "Critical"}
+ASSET_CREDENTIALS, ASSET_TEXT = 1, 2
+
+
+class Raw(str):
+    """An answer body sent as it is, not JSON-encoded (an empty answer, say)."""
+
+
+def endpoint_of(path: str) -> str:
+    path = path.split("?", maxsplit=1)[0]
+    if path in ENDPOINTS:
+        return ENDPOINTS[path]
+    return next((kind for prefix, kind in PREFIXES.items() if path.startswith(prefix)), "other")
 FINAL_STATUSES = {3, 4, 5, 7}
 
 
@@ -70,7 +88,14 @@ class Emulator:
         self.tls = tls
         self.jobs: list[Job] = []
         self.requests: list[Request] = []
-        self.faults: dict[str, list[dict]] = {"heartbeat": [], "consume": [], "update": []}
+        self.faults: dict[str, list[dict]] = {k: [] for k in ("heartbeat", "consume", "update", "log", "asset",
+                                                              "queue", "task")}
+        self.logs: list[dict] = []  # /api/log/create entries: level, message, job_guid, process_version_guid
+        self.log_endpoint = True  # False: 404, as an Orchestrator without it
+        self.log_spelling: Optional[str] = None  # "snake" or "pascal": insist on that spelling (else 400)
+        self.assets: dict[str, dict] = {}  # guid -> asset
+        self.queues: dict[str, dict] = {}  # guid -> {"guid", "name", "tasks": [task, ...]}
+        self.empty_queue_answer = "null"  # what lastTask answers for an empty queue: "null", "", "{}" or "404"
         self.payload_style = "string"  # Job/ProcessVersion/Task as JSON strings ("string") or objects
         self.task_key = "Task"
         self.update_methods = {"PUT"}  # {"POST"}: PUT answers 405, as the API reference page's server would
@@ -160,7 +185,7 @@ class Emulator:
 
     # --- the API ---
     def handle(self, method: str, path: str, fields: dict, authorization: str) -> tuple[int, Any]:
-        endpoint = ENDPOINTS.get(path.split("?", maxsplit=1)[0], "other")
+        endpoint = endpoint_of(path)
         with self.changed:
             self.requests.append(Request(method, endpoint, path, fields, authorization, time.time()))
             self.changed.notify_all()
@@ -169,6 +194,10 @@ class Emulator:
             return 0, fault
         if endpoint == "other":
             return 404, {"error": "no such endpoint"}
+        if endpoint in ("log", "asset", "queue", "task"):
+            if authorization != "Basic " + base64.b64encode(self.robot_guid.encode()).decode():
+                return 401, {"error": "unauthorized"}
+            return getattr(self, f"_{endpoint}")(method, path, fields)
         if endpoint == "update":
             if method not in self.update_methods:
                 return 405, {"error": "method not allowed"}
@@ -212,6 +241,122 @@ class Emulator:
             parts = {k: json.dumps(v) for k, v in parts.items()}
         return 200, {"ConsumeJobErrorCode": 0, "ErrorText": "", **parts}
 
+    # --- assets, queues, logs (the calls robot code may make) ---
+    def add_asset(self, name: str, text: str = "", password: Optional[str] = None, guid: Optional[str] = None,
+                  kind: Optional[int] = None) -> dict:
+        asset = {"guid": guid or str(uuid.uuid4()), "name": name,
+                 "type": kind or (ASSET_CREDENTIALS if password is not None else ASSET_TEXT), "text": text}
+        if password is not None:
+            asset["password"] = password
+        with self.lock:
+            self.assets[asset["guid"]] = asset
+        return asset
+
+    def add_queue(self, name: str, guid: Optional[str] = None) -> dict:
+        queue = {"guid": guid or str(uuid.uuid4()), "name": name, "tasks": []}
+        with self.lock:
+            self.queues[queue["guid"]] = queue
+        return queue
+
+    def add_task(self, queue_name: str, name: str, parameters: Optional[dict] = None) -> dict:
+        with self.lock:
+            queue = self._find(self.queues, queue_name)
+            task = {"guid": str(uuid.uuid4()), "name": name, "parameters": json.dumps(parameters or {}),
+                    "status": 0, "queue_guid": queue["guid"], "history": []}
+            queue["tasks"].append(task)
+        return task
+
+    def load_data(self, path: str) -> None:
+        """Preload from JSON: {"assets": [{"name", "text", "password"?, "guid"?}],
+        "queues": [{"name", "guid"?, "tasks": [{"name", "parameters"}]}]}."""
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        for asset in data.get("assets", []):
+            self.add_asset(asset["name"], asset.get("text", ""), asset.get("password"), asset.get("guid"))
+        for queue in data.get("queues", []):
+            self.add_queue(queue["name"], queue.get("guid"))
+            for task in queue.get("tasks", []):
+                self.add_task(queue["name"], task["name"], task.get("parameters"))
+
+    def task(self, guid: str) -> dict:
+        with self.lock:
+            return next(t for q in self.queues.values() for t in q["tasks"] if t["guid"] == guid)
+
+    @staticmethod
+    def _find(table: dict, name_or_guid: str) -> Optional[dict]:
+        return table.get(name_or_guid) or next((v for v in table.values() if v["name"] == name_or_guid), None)
+
+    def _log(self, method: str, _path: str, fields: dict) -> tuple[int, Any]:
+        if not self.log_endpoint:
+            return 404, {"error": "no such endpoint"}
+        if method != "POST":
+            return 405, {"error": "method not allowed"}
+        snake = {k: fields.get(k) for k in ("robot_guid", "process_version_guid", "job_guid", "level", "message")}
+        pascal = {k: fields.get(p) for k, p in zip(snake, ("RobotGUID", "ProcessVersionGUID", "JobGUID", "Level",
+                                                            "Message"))}
+        chosen = {"snake": snake, "pascal": pascal}.get(self.log_spelling or "")
+        entry = chosen or (snake if snake["message"] is not None else pascal)
+        if entry["message"] is None or entry["level"] not in LEVELS or entry["robot_guid"] != self.robot_guid:
+            return 400, {"error": "bad log entry"}
+        with self.changed:
+            self.logs.append({**entry, "at": time.time()})
+            self.changed.notify_all()
+        return 200, []
+
+    def _asset(self, method: str, path: str, fields: dict) -> tuple[int, Any]:
+        with self.lock:
+            if method == "GET" and path.startswith("/api/asset/read/"):
+                asset = self._find(self.assets, unquote(path[len("/api/asset/read/"):]))
+                return (200, dict(asset)) if asset else (404, {"error": "asset not found"})
+            if method != "PUT":
+                return 405, {"error": "method not allowed"}
+            asset = self._find(self.assets, fields.get("guid", ""))
+            if asset is None:
+                return 404, {"error": "asset not found"}
+            for key in ("name", "text", "password"):
+                if key in fields:
+                    asset[key] = fields[key]
+        return 200, []
+
+    def _queue(self, method: str, path: str, _fields: dict) -> tuple[int, Any]:
+        if method != "GET":
+            return 405, {"error": "method not allowed"}
+        with self.lock:
+            queue = self._find(self.queues, unquote(path[len("/api/queue/lastTask/"):]))
+            if queue is None:
+                return 404, {"error": "queue not found"}
+            task = next((t for t in queue["tasks"] if t["status"] == 0), None)
+            if task is not None:
+                return 200, {k: v for k, v in task.items() if k != "history"}
+        if self.empty_queue_answer == "404":
+            return 404, Raw("")
+        return 200, Raw(self.empty_queue_answer)
+
+    def _task(self, method: str, path: str, fields: dict) -> tuple[int, Any]:
+        if path == "/api/task/create":
+            if method != "POST":
+                return 405, {"error": "method not allowed"}
+            queue_ref = fields.get("queue_guid") or fields.get("QueueGuid") or ""
+            with self.lock:
+                queue = self._find(self.queues, queue_ref)
+            if queue is None:
+                return 404, {"error": "queue not found"}
+            try:
+                parameters = json.loads(fields.get("parameters") or "{}")
+            except ValueError:
+                return 400, {"error": "parameters must be JSON"}
+            return 200, {"guid": self.add_task(queue["name"], fields.get("name", ""), parameters)["guid"]}
+        if method != "PUT":
+            return 405, {"error": "method not allowed"}
+        with self.changed:
+            task = next((t for q in self.queues.values() for t in q["tasks"] if t["guid"] == fields.get("guid")), None)
+            if task is None:
+                return 404, {"error": "task not found"}
+            task["status"] = int(fields.get("status", "-1"))
+            task["history"].append(task["status"])
+            self.changed.notify_all()
+        return 200, []
+
     def _update(self, fields: dict) -> tuple[int, Any]:
         with self.changed:
             job = next((j for j in self.jobs if j.guid == fields.get("guid")), None)
@@ -250,6 +395,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._serve()
 
+    def do_GET(self) -> None:
+        self._serve()
+
     def _serve(self) -> None:
         emulator: Emulator = self.server.emulator  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
@@ -260,7 +408,8 @@ class _Handler(BaseHTTPRequestHandler):
             if status == 0:
                 self._fault(payload)
                 return
-            self._send(status, json.dumps(payload).encode(), "application/json")
+            data = payload.encode() if isinstance(payload, Raw) else json.dumps(payload).encode()
+            self._send(status, data, "application/json")
         except OSError:  # the client gave up (a deadline, a size limit): nothing to answer
             self.close_connection = True
 
