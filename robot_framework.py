@@ -122,7 +122,6 @@ OUTPUT_TAIL_LINES = 20  # lines of the robot's output sent with a job that did n
 OUTPUT_TAIL_BYTES = 4096
 ORCHESTRATOR_LEVELS = {"debug": "Debug", "info": "Info", "warning": "Warning", "error": "Error",
                        "critical": "Critical"}
-EMPTY_404 = "(HTTP 404, empty answer)"
 LOG_MAX_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 5
 MIN_HEARTBEAT_INTERVAL = 0.1
@@ -309,10 +308,8 @@ def next_task(queue: str) -> Optional[dict[str, Any]]:
     what = f"queue {queue!r}"
     try:
         body = robot_call(what, "GET", f"/api/queue/lastTask/{url_part(queue)}", empty_ok=True)
-    except NotFoundError as e:
-        if e.args and str(e).endswith(EMPTY_404):
-            return None  # a 404 without a word is how some servers say "nothing queued"
-        raise
+    except EmptyNotFound:
+        return None  # a 404 without a word is how some servers say "nothing queued"
     if not isinstance(body, dict) or not body:
         return None  # empty body, null or {}: the queue is empty
     task = decode_task(body)
@@ -1109,6 +1106,10 @@ def with_retries(what: str, attempt: Callable[[], T], seconds: float,
 # =================================================================================================
 # Robot API internals (the robot's own process)
 # =================================================================================================
+class EmptyNotFound(NotFoundError):
+    """A 404 with an empty body: for a queue, some servers' way of saying it holds no task."""
+
+
 _robot_local = threading.local()  # one Orchestrator per robot thread: a requests.Session is not thread-safe
 _secrets: set[str] = set()  # passwords this process has seen; log() masks them
 
@@ -1147,7 +1148,7 @@ def robot_call(what: str, method: str, endpoint: str, fields: Optional[dict[str,
     except RequestRejected as e:
         if e.status == 404:
             if empty_ok and e.body.strip() in (b"", b"null", b"{}", b"[]"):
-                raise NotFoundError(f"{what}: not found on {orch.cfg.host} {EMPTY_404}") from None
+                raise EmptyNotFound(f"{what}: not found on {orch.cfg.host} (HTTP 404, empty answer)") from None
             raise NotFoundError(f"{what}: not found on {orch.cfg.host} (HTTP 404)") from None
         raise RobotApiError(f"{where}: {e}") from None
     except (OrchestratorError, Unreachable) as e:

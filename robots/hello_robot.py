@@ -3,7 +3,9 @@
 - Exit code 0 means Success, anything else Failed.
 - print() goes to logs/jobs/<job>/output.log.
 - `import robot_framework` works because the framework puts its folder on PYTHONPATH;
-  job_context() is the consumed job, stop_requested() turns true on a Stop from the Orchestrator.
+  job_context() is the consumed job, stop_requested() turns true on a Stop from the Orchestrator,
+  log() writes an entry to the job's log in the Orchestrator. robots/invoice_queue_robot.py shows
+  credentials and queues.
 - On Linux/macOS a Stop also arrives as KeyboardInterrupt (SIGINT); `finally` blocks run.
 """
 
@@ -19,6 +21,7 @@ def main() -> int:
     context = robot_framework.job_context()
     job = context.get("job") or {}
     print(f"Hello from job {job.get('GUID')}; task: {context.get('task')!r}")
+    robot_framework.log("hello_robot started")  # an entry in the Orchestrator's job log, and in output.log
     try:
         for step in range(1, STEPS + 1):
             if robot_framework.stop_requested():

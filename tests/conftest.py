@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -109,6 +110,27 @@ def world(tmp_path: Path, emu: Emulator) -> Env:
     out = tmp_path / "out"
     out.mkdir()
     return Env(tmp=tmp_path, emu=emu, config=make_config(tmp_path, emu), out=out)
+
+
+@pytest.fixture
+def tls_world(tmp_path):
+    try:
+        import trustme
+    except ImportError as e:
+        if UNDER_WINE:
+            pytest.skip(f"trustme is not installed in the Wine lane: cryptography's Rust extension, which it "
+                        f"needs, does not load under Wine 8 ({e})")
+        raise  # a dev dependency: missing it on Linux is a setup error, not a skip
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    emu = Emulator(tls=server_context).start()
+    out = tmp_path / "out"
+    out.mkdir()
+    yield Env(tmp=tmp_path, emu=emu, config=make_config(tmp_path, emu), out=out), ca_file
+    emu.stop()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.02) -> bool:

@@ -1,12 +1,15 @@
 """A local Sherpa Orchestrator emulator: a real HTTP(S) server on 127.0.0.1 for tests, demo and benchmark.
 
-It implements the three robot endpoints of the framework algorithm, records every request, queues
-jobs, can request Abort/Stop for a job, and injects faults per endpoint (HTTP errors, HTML, dropped
-connections, delays, odd JSON).
+It implements the three robot endpoints of the framework algorithm and the ones robot code may call
+(job log entries, assets, queues and tasks), records every request, queues jobs, can request
+Abort/Stop for a job, and injects faults per endpoint (HTTP errors, HTML, dropped connections,
+delays, trickling or huge answers, odd JSON).
 
 Standalone:
     python tests/orchestrator_emulator.py --demo     # queue the example robot and run the framework once
     python tests/orchestrator_emulator.py --serve --port 4500 --job hello_robot
+    python tests/orchestrator_emulator.py --serve --data robots/example_data.json --job invoice_queue_robot \
+        --write-config local.ini                    # then: python robot_framework.py --config local.ini --once
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ ENDPOINTS = {
 }
 PREFIXES = {"/api/asset/read/": "asset", "/api/queue/lastTask/": "queue"}  # + a name or GUID
 PENDING = 1
+JOB_STATUS_NAMES = {3: "Aborted", 4: "Success", 5: "Failed", 7: "Stopped", 8: "In Progress"}
+TASK_STATUS_NAMES = {0: "New", 1: "In progress", 2: "Success", 3: "Failed (application exception)",
+                     4: "Failed (business exception)", 5: "Postponed", 6: "Abandoned"}
 LEVELS = {"Debug", "Info", "Warning", "Error", "Critical"}
 ASSET_CREDENTIALS, ASSET_TEXT = 1, 2
 
@@ -521,30 +527,64 @@ def demo() -> int:
             with open(os.path.join(output, folder, "output.log"), encoding="utf-8") as f:
                 print(f"\n--- robot output ({folder}) ---\n{f.read().rstrip()}")
     print(f"\nframework exit code: {code}")
-    print("\nThe Orchestrator's view:")
+    print("\nThe Orchestrator's view (requests, the robot GUID left out):")
     for r in emulator.calls():
-        shown = {k: v for k, v in r.fields.items() if k != "RobotGUID"}
-        print(f"  {r.method:4} {r.path:28} {shown}")
+        if r.endpoint != "log":
+            shown = {k: v for k, v in r.fields.items() if k != "RobotGUID"}
+            print(f"  {r.method:4} {r.path:28} {shown}")
     for j in emulator.view():
-        names = {3: "Aborted", 4: "Success", 5: "Failed", 7: "Stopped", 8: "In Progress"}
-        print(f"  job {j['guid']}: {' -> '.join(names.get(s, str(s)) for s in j['history'])}")
+        print(f"  job {j['guid']}: {' -> '.join(JOB_STATUS_NAMES.get(s, str(s)) for s in j['history'])}")
+    print("\nThe job's log in the Orchestrator (POST /api/log/create):")
+    emulator.wait_for(lambda: any(e["message"].startswith("Job ended") for e in emulator.logs), timeout=5)
+    for entry in emulator.logs:
+        print(f"  {entry['level']:8} {entry['message']}")
     emulator.stop()
     return 0 if code == 0 and emulator.jobs[0].status == 4 else 1
 
 
-def serve(port: int, guid: Optional[str], jobs: list[str]) -> int:
-    emulator = Emulator(robot_guid=guid, port=port).start()
+def serve(port: int, guid: Optional[str], jobs: list[str], data: Optional[str], config: Optional[str]) -> int:
+    emulator = Emulator(robot_guid=guid, port=port)
+    if data:
+        emulator.load_data(data)
+    emulator.start()
     for name in jobs:
         emulator.add_job(name)
     print(f"Orchestrator emulator on {emulator.url}, robot GUID {emulator.robot_guid}; Ctrl+C to stop", flush=True)
+    if config:
+        write_config(config, emulator, os.path.join(os.path.dirname(os.path.abspath(config)), "logs"),
+                     **{"robot.heartbeat_interval": 2, "orchestrator.retry_seconds": 30})
+        print(f"wrote {config}: python robot_framework.py --config {config} --once --no-logoff")
+    show_services(emulator)
+    shown_logs, shown_calls = 0, 0
     try:
-        while True:
-            time.sleep(1)
+        while True:  # what the framework and the robots do, as it happens
+            time.sleep(0.5)
+            for r in emulator.calls()[shown_calls:]:
+                if r.endpoint in ("update", "task", "asset") and r.method != "GET":
+                    shown = {k: v for k, v in r.fields.items() if k not in ("password", "RobotGUID")}
+                    print(f"  {r.method:4} {r.path} {shown}", flush=True)
+                shown_calls += 1
+            for entry in emulator.logs[shown_logs:]:
+                print(f"  log {entry['level']:8} {entry['message']}", flush=True)
+                shown_logs += 1
     except KeyboardInterrupt:
         pass
     for j in emulator.view():
-        print(j)
+        print(f"job {j['guid']} {j['name']}: {' -> '.join(JOB_STATUS_NAMES.get(s, str(s)) for s in j['history'])}")
+    show_services(emulator)
     return 0
+
+
+def show_services(emulator: Emulator) -> None:
+    """Assets (never a password) and queues with their tasks' statuses."""
+    for asset in emulator.assets.values():
+        kind = "credentials" if asset["type"] == ASSET_CREDENTIALS else "text"
+        value = f"login {asset['text']!r}, password ***" if kind == "credentials" else repr(asset["text"])
+        print(f"asset {asset['name']!r} ({kind}): {value}")
+    for queue in emulator.queues.values():
+        print(f"queue {queue['name']!r}:")
+        for task in queue["tasks"]:
+            print(f"  task {task['name']!r} {task['parameters']}: {TASK_STATUS_NAMES.get(task['status'])}")
 
 
 if __name__ == "__main__":
@@ -554,7 +594,10 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=4500)
     parser.add_argument("--guid", help="robot GUID to accept (default: a new one, printed)")
     parser.add_argument("--job", action="append", default=[], help="queue a job for this robot name")
+    parser.add_argument("--data", help="JSON file of assets and queues to serve (see robots/example_data.json)")
+    parser.add_argument("--write-config", metavar="PATH", help="write a config.ini for robot_framework.py pointing "
+                        "here (scripts_dir robots/, logs beside it)")
     args = parser.parse_args()
     if args.serve:
-        sys.exit(serve(args.port, args.guid, args.job))
+        sys.exit(serve(args.port, args.guid, args.job, args.data, args.write_config))
     sys.exit(demo())

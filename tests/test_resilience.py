@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-import ssl
 import time
 
 import pytest
 
 import robot_framework
-from conftest import UNDER_WINE, Env, alive_roles, make_config, wait_until
+from conftest import Env, alive_roles, make_config, wait_until
 from orchestrator_emulator import Emulator
 
 SUCCESS, FAILED, ABORTED, STOPPED, IN_PROGRESS = 4, 5, 3, 7, 8
@@ -337,27 +336,6 @@ def test_instances_for_different_guids_do_not_block_each_other(world, tmp_path):
 
 
 # --- TLS -------------------------------------------------------------------------------------------------
-@pytest.fixture
-def tls_world(tmp_path):
-    try:
-        import trustme
-    except ImportError as e:
-        if UNDER_WINE:
-            pytest.skip(f"trustme is not installed in the Wine lane: cryptography's Rust extension, which it "
-                        f"needs, does not load under Wine 8 ({e})")
-        raise  # a dev dependency: missing it on Linux is a setup error, not a skip
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    emu = Emulator(tls=server_context).start()
-    out = tmp_path / "out"
-    out.mkdir()
-    yield Env(tmp=tmp_path, emu=emu, config=make_config(tmp_path, emu), out=out), ca_file
-    emu.stop()
-
-
 def test_https_with_ca_bundle_even_when_requests_ca_bundle_points_elsewhere(tls_world, monkeypatch):
     world, ca_file = tls_world
     job = world.emu.add_job("ok")
