@@ -446,14 +446,21 @@ FALSE_WORDS = {"false", "no", "off", "0"}
 
 
 def load_config(path: str) -> tuple[Config, list[str]]:
-    """Read and validate config.ini; returns the config and warnings (unknown keys, odd values)."""
+    """Read and validate config.ini (or the vendor framework's settings.txt); returns the config and
+    warnings (unknown keys, odd values)."""
     if not os.path.isfile(path):
         raise ConfigError(f"{path}: config file not found; copy config.ini from the framework folder "
                           "or pass --config PATH")
     parser = configparser.ConfigParser(interpolation=None)  # '%' in a command must stay literal
+    labels: dict[tuple[str, str], str] = {}
     try:
         with open(path, encoding="utf-8-sig") as f:  # -sig: Notepad may save a BOM
-            parser.read_file(f)
+            text = f.read()
+        if is_vendor_settings(text):
+            parser.read_dict(vendor_settings(text, path))
+            labels = VENDOR_LABELS
+        else:
+            parser.read_string(text, source=path)
     except (configparser.Error, UnicodeDecodeError, OSError) as e:
         first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ConfigError(f"{path}: cannot be read as an INI file: {first_line}") from None
@@ -479,7 +486,7 @@ def load_config(path: str) -> tuple[Config, list[str]]:
         return value.strip()
 
     def fail(section: str, key: str, problem: str) -> NoReturn:
-        raise ConfigError(f"{path}: [{section}] {key} {problem}")
+        raise ConfigError(f"{path}: {labels.get((section, key), f'[{section}] {key}')} {problem}")
 
     def number(section: str, key: str, minimum: float) -> float:
         text = raw(section, key)
@@ -574,6 +581,31 @@ def load_config(path: str) -> tuple[Config, list[str]]:
     if cfg.python and not (shutil.which(cfg.python) or os.path.isfile(cfg.python)):
         fail("robot", "python", f"names {cfg.python!r}, which is neither a file nor on PATH")
     return cfg, warnings
+
+
+# The vendor framework's settings.txt: robot GUID, Orchestrator host, logoff flag (0/1, 1 when absent).
+VENDOR_LABELS = {("orchestrator", "robot_guid"): "line 1 (robot GUID)",
+                 ("orchestrator", "host"): "line 2 (Orchestrator host)"}
+
+
+def is_vendor_settings(text: str) -> bool:
+    """An INI file starts with a [section] (or a comment); the vendor's three-line file never does."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return bool(first) and first[0] not in "[;#"
+
+
+def vendor_settings(text: str, path: str) -> dict[str, dict[str, str]]:
+    """settings.txt as config sections; everything else keeps its default, robots are found relative
+    to the framework's folder (the vendor's convention) and logs go to `logs` beside the file."""
+    lines = [line.strip() for line in text.splitlines()]
+    guid, host, flag = [*lines, "", "", ""][:3]
+    flag = flag or "1"
+    if flag not in ("0", "1"):
+        raise ConfigError(f"{path}: line 3 (logoff flag) must be 0 (stay logged on) or 1 (log off), not {flag!r}")
+    return {"orchestrator": {"robot_guid": guid, "host": host},
+            "session": {"logoff": "true" if flag == "1" else "false"},
+            "robot": {"scripts_dir": FRAMEWORK_DIR},
+            "logging": {"log_dir": "logs"}}
 
 
 def split_command(command: str) -> list[str]:
@@ -1421,23 +1453,25 @@ class JobFiles:
     output: str
     stop: str
     robot_log: str  # log() entries waiting to be shipped to the Orchestrator
+    settings: str  # the vendor framework's three-line settings file, for robots written for it
 
 
 def resolve_robot_script(scripts_dir: str, name: str) -> tuple[list[str], str]:
     """Map the untrusted ProcessVersion name to (arguments after python, working folder).
 
-    Raises ValueError with the reason when the name is unsafe or names nothing.
+    A name may hold subfolders, `\\` or `/` separated (the vendor framework's convention:
+    `billing\\monthly\\close_books`); every part is checked on its own. Raises ValueError with the reason
+    when the name is unsafe or names nothing.
     """
-    if not name or name != name.strip() or re.search(r"[\x00-\x1f\x7f/\\:*?\"<>|]", name):
-        raise ValueError(f"robot name {clean(name)!r} contains a path separator, drive, wildcard or "
-                         "control character")
-    if name in (".", "..") or name.startswith(".") or name.endswith("."):
-        raise ValueError(f"robot name {clean(name)!r} is not a plain file name")
-    if name.split(".", maxsplit=1)[0].upper() in WINDOWS_RESERVED_NAMES:
-        raise ValueError(f"robot name {clean(name)!r} is a Windows device name")
+    if not name or name != name.strip():
+        raise ValueError(f"robot name {clean(name)!r} is empty or has surrounding spaces")
+    parts = re.split(r"[\\/]", name)
+    for part in parts:
+        check_name_part(name, part)
     root = os.path.realpath(scripts_dir)
-    file_name = name if name.lower().endswith(".py") else name + ".py"
-    candidates = [os.path.join(root, file_name), os.path.join(root, name, "__main__.py")]
+    *folders, last = parts
+    file_name = last if last.lower().endswith(".py") else last + ".py"
+    candidates = [os.path.join(root, *folders, file_name), os.path.join(root, *folders, last, "__main__.py")]
     for candidate in candidates:
         real = os.path.realpath(candidate)
         # A symlink or junction inside scripts_dir must not lead out of it.
@@ -1448,8 +1482,21 @@ def resolve_robot_script(scripts_dir: str, name: str) -> tuple[list[str], str]:
                 folder = os.path.dirname(real)
                 return [folder], folder  # python runs a folder's __main__.py
             return [real], os.path.dirname(real)
-    raise ValueError(f"robot script {clean(name)!r} not found: neither {file_name} nor {name}{os.sep}__main__.py "
-                     f"in {root}")
+    shown = os.path.join(*folders, file_name)
+    raise ValueError(f"robot script {clean(name)!r} not found: neither {shown} nor "
+                     f"{os.path.join(*folders, last, '__main__.py')} in {root}")
+
+
+def check_name_part(name: str, part: str) -> None:
+    """One folder or file name of a robot name: plain, relative, not a device."""
+    if not part:
+        raise ValueError(f"robot name {clean(name)!r} is absolute or has an empty path part")
+    if re.search(r"[\x00-\x1f\x7f:*?\"<>|]", part):
+        raise ValueError(f"robot name {clean(name)!r} contains a drive, wildcard or control character")
+    if part in (".", "..") or part.startswith(".") or part.endswith(".") or part != part.strip():
+        raise ValueError(f"robot name {clean(name)!r} has a part that is not a plain file name: {clean(part)!r}")
+    if part.split(".", maxsplit=1)[0].upper() in WINDOWS_RESERVED_NAMES:
+        raise ValueError(f"robot name {clean(name)!r} names a Windows device ({clean(part)!r})")
 
 
 def prepare_job_folder(cfg: Config, job: ConsumedJob) -> JobFiles:
@@ -1459,12 +1506,35 @@ def prepare_job_folder(cfg: Config, job: ConsumedJob) -> JobFiles:
     folder = os.path.join(jobs_dir, f"{time.strftime('%Y%m%d-%H%M%S')}_{safe_guid}")
     os.makedirs(folder, exist_ok=True)
     files = JobFiles(folder, os.path.join(folder, "context.json"), os.path.join(folder, "output.log"),
-                     os.path.join(folder, "stop"), os.path.join(folder, "robot-log.jsonl"))
+                     os.path.join(folder, "stop"), os.path.join(folder, "robot-log.jsonl"),
+                     os.path.join(folder, "settings.txt"))
     with contextlib.suppress(FileNotFoundError):
         os.remove(files.stop)
     write_json_atomically(files.context, {"job": job.job, "process_version": job.process_version, "task": job.task},
                           durable=False)
+    # Vendor robots read the robot GUID, host and logoff flag from this file. It holds the GUID, as
+    # config.ini does, so it lives only while the job runs (removed by remove_vendor_settings).
+    with open(files.settings, "w", encoding="utf-8") as f:
+        f.write(f"{cfg.robot_guid}\n{cfg.host}\n{int(cfg.logoff)}\n")
     return files
+
+
+def vendor_argument(job: ConsumedJob, files: JobFiles) -> str:
+    """sys.argv[1] as the vendor's framework passes it: process version GUID|job GUID|task GUID|settings file.
+
+    The third item is undocumented by the vendor; we pass the GUID of the job's Task (empty without one).
+    '|' and control characters are taken out of the Orchestrator's values, so the split stays four items.
+    """
+    version = job.process_version if isinstance(job.process_version, dict) else {}
+    task = job.task if isinstance(job.task, dict) else {}
+    items = [field_of(version, "guid"), job.guid, field_of(task, "guid"), files.settings]
+    return "|".join(re.sub(r"[|\x00-\x1f\x7f]", "", str(item or "")) for item in items)
+
+
+def remove_vendor_settings(files: Optional[JobFiles]) -> None:
+    if files is not None:
+        with contextlib.suppress(OSError):
+            os.remove(files.settings)
 
 
 def prune_job_folders(jobs_dir: str, keep: int) -> None:
@@ -1502,8 +1572,8 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
     else:
         options["start_new_session"] = True  # own process group: SIGINT on Stop reaches the whole group
     with open(files.output, "ab") as output:  # a file, not a pipe: a chatty robot can never block
-        return subprocess.Popen([python, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                stdout=output, stderr=subprocess.STDOUT, **options)
+        return subprocess.Popen([python, *args, vendor_argument(job, files)], cwd=cwd, env=env,
+                                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, **options)
 
 
 def default_robot_python() -> str:
@@ -1528,12 +1598,35 @@ def request_soft_stop(cfg: Config, proc: subprocess.Popen, files: JobFiles) -> N
         if not IS_WINDOWS:
             os.killpg(proc.pid, signal.SIGINT)  # KeyboardInterrupt in the robot lets `finally` run
         elif cfg.stop_interrupt == "true":
-            # Windows: CTRL_BREAK_EVENT kills a Python child outright unless it handles SIGBREAK,
-            # and needs a console shared with the robot (none under pythonw or CREATE_NO_WINDOW),
-            # so it is sent only when stop_interrupt = true.
-            proc.send_signal(signal.CTRL_BREAK_EVENT)
+            # Windows: CTRL_BREAK_EVENT kills a Python child outright unless it handles SIGBREAK
+            # (vendor robots do), so it is sent only when stop_interrupt = true.
+            send_ctrl_break(proc.pid)
     except OSError as e:
         logger.warning("Could not interrupt the robot (pid %d): %s; it still has the stop file", proc.pid, e)
+
+
+def send_ctrl_break(pid: int) -> None:
+    """Windows: CTRL_BREAK_EVENT to the robot's process group (it was created as a group of its own).
+
+    A console control event reaches only processes on the sender's console, and the robot has a
+    console of its own (CREATE_NO_WINDOW gives a hidden one, CREATE_NEW_CONSOLE a visible one). A
+    framework without a console, as under pythonw.exe in the scheduled task, attaches to the robot's
+    console for the moment of the call. A framework in a console window cannot (AttachConsole refuses
+    a process that has one): OSError, and the robot still has the stop file.
+    """
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    if not kernel32.AttachConsole(pid):
+        error = ctypes.get_last_error()
+        raise OSError(error, f"cannot attach to the robot's console (WinError {error}); CTRL_BREAK_EVENT reaches "
+                             f"a robot only when the framework runs without a console (pythonw.exe)")
+    try:
+        if not kernel32.GenerateConsoleCtrlEvent(signal.CTRL_BREAK_EVENT, pid):
+            error = ctypes.get_last_error()
+            raise OSError(error, f"GenerateConsoleCtrlEvent failed (WinError {error})")
+    finally:
+        kernel32.FreeConsole()
 
 
 class HeartbeatWorker:
@@ -1730,6 +1823,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
             proc = start_robot(cfg, job, files, script_args, cwd)
         except (ValueError, OSError) as e:
             report_in_progress(cfg, orch, job)  # the Orchestrator sees the job taken, then Failed
+            remove_vendor_settings(files)
             finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, f"could not start the robot: {e}", started,
                        shipper=shipper)
             return
@@ -1750,6 +1844,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
                 kill_job_processes(job.guid, root, "framework interrupted" if interrupted else "framework error")
                 if proc is not None:
                     reap(proc)
+                remove_vendor_settings(files)
             except Exception:
                 logger.exception("Job %s: cleaning up after the interruption failed", job.guid)
             finish_job(cfg, orch, store, job.guid, JOB_STATUS_ABORTED if interrupted else JOB_STATUS_FAILED,
@@ -1767,6 +1862,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
             shipper.add("warning", f"The robot left {len(leftovers)} process(es) running; killed: "
                                    f"{', '.join(leftovers)}")
     reap(proc)
+    remove_vendor_settings(files)
     finish_job(cfg, orch, store, job.guid, status, reason, started, shipper=shipper, output=files.output)
     prune_job_folders(os.path.dirname(files.folder), cfg.keep_jobs)  # after the job: off the start path
 
