@@ -41,6 +41,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, NoReturn, Optional, TypeVar
@@ -89,6 +90,7 @@ EXIT_CONFIG = 2  # config.ini missing or invalid; nothing was sent
 EXIT_ROBOT_NOT_FOUND = 3  # the Orchestrator does not know (or refuses) this robot GUID
 EXIT_UNREACHABLE = 4  # the Orchestrator could not be reached / answered garbage for retry_seconds
 EXIT_ALREADY_RUNNING = 5  # another robot_framework.py runs for the same robot GUID
+EXIT_TASK = 6  # --install-task / --uninstall-task failed: not Windows, access denied, schtasks error
 EXIT_INTERRUPTED = 130  # Ctrl+C, SIGTERM, console close: the job was aborted, no logoff
 
 # --- What a robot script sees -------------------------------------------------------------------
@@ -2077,10 +2079,14 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
         return EXIT_INTERRUPTED, False
 
 
-def check(cfg: Config) -> int:
-    """--check: config, identity and one Ready heartbeat, consuming nothing."""
+def check(cfg: Config, lock: bool = True) -> int:
+    """--check: config, identity and one Ready heartbeat, consuming nothing.
+
+    lock=False (--install-task): may run while the framework itself runs for this robot.
+    """
     store = RobotFiles(cfg)
-    store.acquire_lock()
+    if lock:
+        store.acquire_lock()  # held while `store` lives, to the end of this function
     identity = detect_identity(cfg.host)
     print(f"config:        {cfg.path} (valid)")
     print(f"orchestrator:  {cfg.host}")
@@ -2282,6 +2288,152 @@ def output_tail(path: str) -> str:
 
 
 # =================================================================================================
+# The Task Scheduler task that starts the framework at logon (--install-task, --uninstall-task)
+# =================================================================================================
+TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
+TASK_FOLDER = "robot_framework"
+
+
+def default_task_user() -> str:
+    """DOMAIN\\user of the account running this command (Windows), else the login name."""
+    user = os.environ.get("USERNAME") or getpass.getuser()
+    domain = os.environ.get("USERDOMAIN")
+    return f"{domain}\\{user}" if IS_WINDOWS and domain else user
+
+
+def task_name(user: str) -> str:
+    """\\robot_framework\\<account>: one task per robot account, readable in `schtasks /Query`."""
+    return f"\\{TASK_FOLDER}\\" + re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", user)
+
+
+def task_python() -> str:
+    """pythonw.exe of the interpreter running this command: no console window on the robot's desktop."""
+    folder, name = os.path.split(sys.executable)
+    pythonw = os.path.join(folder, "pythonw.exe")
+    if name.lower() == "pythonw.exe" or not IS_WINDOWS or os.path.isfile(pythonw):
+        return pythonw
+    logger.warning("No pythonw.exe beside %s: the task uses it, so a console window will show", sys.executable)
+    return sys.executable
+
+
+def task_definition(cfg: Config, user: str) -> str:
+    """The Task Scheduler XML (schema 1.2): what the README's manual steps set, and nothing else."""
+    ET.register_namespace("", TASK_NS)
+
+    def element(parent: ET.Element, tag: str, text: Optional[str] = None, **attributes: str) -> ET.Element:
+        child = ET.SubElement(parent, f"{{{TASK_NS}}}{tag}", attributes)
+        child.text = text
+        return child
+
+    task = ET.Element(f"{{{TASK_NS}}}Task", {"version": "1.2"})
+    info = element(task, "RegistrationInfo")
+    element(info, "Description", f"Runs Sherpa RPA Orchestrator jobs for {user} (robot_framework.py, config "
+                                 f"{cfg.path}). Created by robot_framework.py --install-task.")
+    element(info, "URI", task_name(user))
+    triggers = element(task, "Triggers")
+    logon = element(triggers, "LogonTrigger")  # the user logs on (console or RDP, the Coordinator's way)
+    element(logon, "Enabled", "true")
+    element(logon, "UserId", user)
+    connect = element(triggers, "SessionStateChangeTrigger")  # RDP reconnect of an already signed-in account
+    element(connect, "Enabled", "true")
+    element(connect, "StateChange", "RemoteConnect")
+    element(connect, "UserId", user)
+    principal = element(element(task, "Principals"), "Principal", id="Author")
+    element(principal, "UserId", user)
+    element(principal, "LogonType", "InteractiveToken")  # only when logged on: the user's desktop, no password
+    element(principal, "RunLevel", "LeastPrivilege")
+    settings = element(task, "Settings")
+    for tag, value in [("MultipleInstancesPolicy", "IgnoreNew"),  # logon + reconnect: one instance
+                       ("DisallowStartIfOnBatteries", "false"), ("StopIfGoingOnBatteries", "false"),
+                       ("AllowHardTerminate", "true"), ("StartWhenAvailable", "true"),
+                       ("RunOnlyIfNetworkAvailable", "false"), ("AllowStartOnDemand", "true"),
+                       ("Enabled", "true"), ("Hidden", "false"), ("RunOnlyIfIdle", "false"),
+                       ("WakeToRun", "false"),
+                       ("ExecutionTimeLimit", "PT0S"),  # no limit (the default would stop it after 72 h)
+                       ("Priority", "7")]:
+        element(settings, tag, value)
+    exec_ = element(element(task, "Actions", Context="Author"), "Exec")
+    python = task_python()
+    element(exec_, "Command", f'"{python}"' if " " in python else python)
+    element(exec_, "Arguments", subprocess.list2cmdline([os.path.join(FRAMEWORK_DIR, "robot_framework.py"),
+                                                         "--config", cfg.path]))
+    element(exec_, "WorkingDirectory", FRAMEWORK_DIR)  # "Start in": never quoted, or the task does nothing
+    ET.indent(task)
+    return '<?xml version="1.0" encoding="UTF-16"?>\n' + ET.tostring(task, encoding="unicode") + "\n"
+
+
+def run_schtasks(*args: str) -> tuple[int, str]:
+    """schtasks.exe without a shell; its output is in the console's OEM code page."""
+    try:
+        result = subprocess.run(["schtasks", *args], capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return -1, str(e)
+    output = (result.stdout + result.stderr).decode("oem" if IS_WINDOWS else "utf-8", errors="replace")
+    return result.returncode, clean(output.strip(), 300)
+
+
+def task_exists(name: str) -> bool:
+    code, output = run_schtasks("/Query", "/TN", name)
+    return code == 0 and bool(output)
+
+
+def install_task(cfg: Config, user: str, dry_run: bool) -> int:
+    """--install-task: register (or replace) the logon task for `user`; --dry-run prints its XML instead."""
+    definition = task_definition(cfg, user)
+    name = task_name(user)
+    if dry_run:
+        sys.stdout.write(definition)
+        print(f"robot_framework: dry run: task {name} for {user} was not registered", file=sys.stderr)
+        return EXIT_OK
+    if not IS_WINDOWS:
+        print("robot_framework: --install-task registers a Windows scheduled task and this is not Windows; "
+              "--dry-run prints the task definition anywhere", file=sys.stderr)
+        return EXIT_TASK
+    code = check(cfg, lock=False)  # never install a task for a config that cannot work
+    if code != EXIT_OK:
+        print(f"robot_framework: task {name} not installed: the checks above failed (exit {code}); fix "
+              f"{cfg.path} and run again", file=sys.stderr)
+        return code
+    existed = task_exists(name)
+    with tempfile.TemporaryDirectory() as folder:
+        xml_path = os.path.join(folder, "task.xml")
+        with open(xml_path, "w", encoding="utf-16") as f:  # schtasks /XML reads UTF-16 with a BOM
+            f.write(definition)
+        code, output = run_schtasks("/Create", "/TN", name, "/XML", xml_path, "/F")
+    if code != 0:
+        hint = ("; registering a task for another account needs an administrator: run this from an elevated "
+                "prompt" if user.lower() != default_task_user().lower() else "")
+        print(f"robot_framework: schtasks could not create task {name} for {user} (exit {code}): {output}{hint}",
+              file=sys.stderr)
+        return EXIT_TASK
+    print(f"Task {name} {'replaced' if existed else 'created'}: at logon of {user} and on remote connection to "
+          f"that user's session, runs {task_python()} {os.path.join(FRAMEWORK_DIR, 'robot_framework.py')} "
+          f"--config {cfg.path}")
+    return EXIT_OK
+
+
+def uninstall_task(user: str, dry_run: bool) -> int:
+    """--uninstall-task: remove the logon task for `user`; nothing to do is not an error."""
+    name = task_name(user)
+    if dry_run:
+        print(f"robot_framework: dry run: would run schtasks /Delete /TN {name} /F", file=sys.stderr)
+        return EXIT_OK
+    if not IS_WINDOWS:
+        print("robot_framework: --uninstall-task removes a Windows scheduled task and this is not Windows",
+              file=sys.stderr)
+        return EXIT_TASK
+    code, output = run_schtasks("/Delete", "/TN", name, "/F")
+    if code == 0:
+        print(f"Task {name} removed")
+        return EXIT_OK
+    if not task_exists(name):
+        print(f"No task {name}: nothing to remove")
+        return EXIT_OK
+    print(f"robot_framework: schtasks could not delete task {name} (exit {code}): {output}", file=sys.stderr)
+    return EXIT_TASK
+
+
+# =================================================================================================
 # Log off and process-level plumbing
 # =================================================================================================
 def log_off(cfg: Config) -> None:
@@ -2349,16 +2501,27 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--check", action="store_true",
                         help="validate config, show identity, send one Ready heartbeat; consume nothing")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    task = parser.add_argument_group("scheduled task (Windows)")
+    task.add_argument("--install-task", action="store_true",
+                      help="create (or replace) the Task Scheduler task that starts this framework at logon")
+    task.add_argument("--uninstall-task", action="store_true", help="remove that task")
+    task.add_argument("--user", help="robot account of the task (default: the current user; another account "
+                                     "needs an administrator)")
+    task.add_argument("--dry-run", action="store_true", help="print the task definition (XML), register nothing")
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
+    if args.uninstall_task:  # needs no config: the task is named after the account
+        return uninstall_task(args.user or default_task_user(), args.dry_run)
     try:
         cfg, warnings = load_config(args.config)
     except ConfigError as e:
         report_early_error(f"config error: {e}", args.config)
         return EXIT_CONFIG
+    if args.install_task:
+        return install_task(cfg, args.user or default_task_user(), args.dry_run)
     try:
         setup_logging(cfg, args.verbose)
     except OSError as e:
