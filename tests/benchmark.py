@@ -105,6 +105,53 @@ def robot_exit_to_final_update(b: Bench) -> float:
     return final - last_line
 
 
+def exit_to_final_update_with(b: Bench, hang: bool = False, logs: bool = True) -> float:
+    """Robot exit -> final job/update for a robot that runs 1 s (and logs 200 entries), heartbeats every 0.3 s.
+
+    hang: every Working heartbeat hangs 30 s (the server accepts it and never answers in time).
+    logs: [orchestrator] send_logs.
+    """
+    emu, config, out = b.world(**{"robot.heartbeat_interval": 0.3, "orchestrator.request_timeout": 20,
+                                  "orchestrator.send_logs": str(logs).lower()})
+    if hang:
+        emu.add_fault("heartbeat", "delay", times=100, seconds=30, match={"Status": "3"},
+                      then={"HeartbeatErrorCode": 0, "ErrorText": "", "HasNewJob": 0})
+    job = emu.add_job("stamp_late")
+    proc = b.start(config, out, "--once", TEST_ROBOT_SECONDS="1", TEST_LOG_LINES="200")
+    proc.wait(timeout=60)
+    emu.stop()
+    last_line = float((out / "stamp.txt").read_text().split()[1])
+    final = next(c.at for c in emu.calls("update") if c.fields.get("status") == "4")
+    assert job.history == [8, 4], job.history
+    assert not hang or any(c.fields.get("Status") == "3" for c in emu.calls("heartbeat"))
+    return final - last_line
+
+
+def peak_rss_of_a_huge_answer(b: Bench, chunked: bool) -> tuple[float, float]:
+    """(peak RSS while the server sends a 600 MB answer to the Ready heartbeat, idle RSS), in MiB.
+
+    Idle RSS: the same framework a moment later, supervising a robot, with every answer normal.
+    """
+    emu, config, out = b.world(**{"robot.heartbeat_interval": 1})
+    emu.add_fault("heartbeat", "huge", size=600 * 2**20, chunked=chunked)
+    emu.add_job("timed")
+    proc = b.start(config, out, "--once", TEST_ROBOT_SECONDS="3")
+    framework = psutil.Process(proc.pid)
+    peak = idle = 0
+    while proc.poll() is None:
+        try:
+            rss = framework.memory_info().rss
+        except psutil.Error:
+            break
+        if (out / "ready").exists():
+            idle = max(idle, rss)
+        else:
+            peak = max(peak, rss)
+        time.sleep(0.002)
+    emu.stop()
+    return peak / 2**20, idle / 2**20
+
+
 def abort_to_all_gone(b: Bench) -> float:
     emu, config, out = b.world(**{"robot.heartbeat_interval": 1})
     job = emu.add_job("tree")
@@ -179,7 +226,20 @@ def main() -> int:
         t3 = median_of(args.runs, lambda: robot_exit_to_final_update(b))
         rows.append(("3. robot exit -> final job/update (interval 10 s)", f"{t3 * 1000:.0f} ms", "-", None,
                      "<= 100 ms", t3 <= 0.1))
-        t4 = median_of(max(3, args.runs // 2), lambda: abort_to_all_gone(b))
+        few = max(3, args.runs // 2)
+        t3_logs = median_of(few, lambda: exit_to_final_update_with(b))
+        t3_quiet = median_of(few, lambda: exit_to_final_update_with(b, logs=False))
+        t3_hang = median_of(few, lambda: exit_to_final_update_with(b, hang=True))
+        rows.append(("3a. ... robot logging 200 entries, send_logs on", f"{t3_logs * 1000:.0f} ms",
+                     f"{t3_quiet * 1000:.0f} ms", None, "floor + 20 ms", t3_logs <= t3_quiet + 0.02))
+        rows.append(("3b. ... while every Working heartbeat hangs 30 s", f"{t3_hang * 1000:.0f} ms",
+                     f"{t3_quiet * 1000:.0f} ms", None, "floor + 50 ms", t3_hang <= t3_quiet + 0.05))
+        for chunked in (False, True):
+            peak, idle = peak_rss_of_a_huge_answer(b, chunked)
+            label = "no Content-Length" if chunked else "Content-Length"
+            rows.append((f"7{'b' if chunked else 'a'}. peak RSS, 600 MB answer ({label})", f"{peak:.1f} MiB",
+                         f"{idle:.1f} MiB", peak / idle, "<= 1.3x", peak / idle <= 1.3))
+        t4 = median_of(few, lambda: abort_to_all_gone(b))
         rows.append(("4. abort requested -> tree gone (interval 1 s)", f"{t4 * 1000:.0f} ms", "1000 ms", None,
                      "<= 1500 ms", t4 <= 1.5))
         t5 = median_of(max(3, args.runs // 2), lambda: back_to_back_per_job(b))
