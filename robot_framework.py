@@ -735,6 +735,7 @@ class CallDeadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expired = False
+        self._done = False
         self._start = time.monotonic()
         self._connections: list[Any] = []
         self._lock = threading.Lock()
@@ -750,6 +751,8 @@ class CallDeadline:
         return self
 
     def __exit__(self, *_exc: Any) -> None:
+        with self._lock:
+            self._done = True  # from now on the connection may be back in the pool: never sever it
         self._timer.cancel()
         _call_local.deadline = None
 
@@ -762,6 +765,8 @@ class CallDeadline:
 
     def expire(self) -> None:
         with self._lock:
+            if self._done:
+                return
             self.expired = True
             for connection in self._connections:
                 sever(connection)
@@ -944,6 +949,9 @@ class Orchestrator:
                 raise error(f"{what}: {describe_network_error(e)}") from None
             finally:
                 self._active = None
+                if deadline.expired:
+                    # A severed connection must not be pooled for the next call: start afresh.
+                    self.session.close()
 
     def _too_slow(self, what: str, seconds: float) -> OrchestratorError:
         if self._cancelled:
@@ -1711,7 +1719,11 @@ class HeartbeatWorker:
                          self.cfg.retry_seconds, stop=self._closing)
             logger.info("Job %s: status %s reported", guid, JOB_STATUS_NAMES[JOB_STATUS_IN_PROGRESS])
         except (Unreachable, OrchestratorError) as e:
-            logger.error("Job %s: could not report In Progress (%s); running it anyway", guid, e)
+            if self._closing.is_set():
+                logger.warning("Job %s: could not report In Progress before the robot ended (%s); the final "
+                               "status goes out alone", guid, e)
+            else:
+                logger.error("Job %s: could not report In Progress (%s); running it anyway", guid, e)
         finally:
             self._in_progress_sent = True
             with self._lock:
