@@ -2375,13 +2375,20 @@ def task_definition(cfg: Config, user: str) -> str:
 
 
 def run_schtasks(*args: str) -> tuple[int, str]:
-    """schtasks.exe without a shell; its output is in the console's OEM code page."""
-    try:
-        result = subprocess.run(["schtasks", *args], capture_output=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return -1, str(e)
-    output = (result.stdout + result.stderr).decode("oem" if IS_WINDOWS else "utf-8", errors="replace")
-    return result.returncode, clean(output.strip(), 300)
+    """schtasks.exe without a shell; its output is in the console's OEM code page.
+
+    The output goes through a file, not a pipe: schtasks may start the Task Scheduler service, and a
+    process that inherits a pipe's handle keeps it open after schtasks ends (seen under Wine).
+    """
+    with tempfile.TemporaryFile() as output:
+        try:
+            result = subprocess.run(["schtasks", *args], stdin=subprocess.DEVNULL, stdout=output,
+                                    stderr=subprocess.STDOUT, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return -1, str(e)
+        output.seek(0)
+        text = output.read().decode("oem" if IS_WINDOWS else "utf-8", errors="replace")
+    return result.returncode, clean(text.strip(), 300)
 
 
 def task_exists(name: str) -> bool:

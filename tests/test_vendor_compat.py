@@ -105,8 +105,14 @@ def test_vendor_argument_keeps_four_items():
 
 @pytest.mark.skipif(os.name != "nt", reason="SIGBREAK and console control events exist only on Windows")
 def test_soft_stop_reaches_a_vendor_robot_waiting_for_sigbreak(world):
+    # As the scheduled task runs it: pythonw.exe, no console of its own, so it can attach to the robot's.
+    pythonw = os.path.join(os.path.dirname(sys.executable), "pythonw.exe")
+    if not os.path.isfile(pythonw):
+        pytest.skip(f"no pythonw.exe beside {sys.executable}")
     job = world.emu.add_job("vendor\\sigbreak_waiter")
-    proc = world.start("--no-logoff", config=world.reconfigure(robot__stop_interrupt="true", robot__stop_timeout=20))
+    config = world.reconfigure(robot__stop_interrupt="true", robot__stop_timeout=20)
+    proc = subprocess.Popen([pythonw, FRAMEWORK, "--config", config, "--no-logoff"], env=world.env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert world.wait_file("ready")
         world.emu.request_stop(job)
