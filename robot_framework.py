@@ -22,8 +22,10 @@ import collections
 import configparser
 import contextlib
 import datetime
+import functools
 import getpass
 import hashlib
+import heapq
 import json
 import logging
 import logging.handlers
@@ -725,9 +727,10 @@ def mac_of(ip: str) -> str:
 # Every Orchestrator call has a total deadline and a size limit
 # =================================================================================================
 # requests' `timeout` bounds each socket read, not the whole call: a server that trickles one byte a
-# second would hold a call for ever. Each call therefore gets a CallDeadline: a timer that, when the
-# time is up (or when cancel() abandons the call), shuts the call's socket down. That wakes a read
-# blocked in any phase: headers, body, TLS. Connecting has its own timeout, capped at the time left.
+# second would hold a call for ever. Each call therefore gets a CallDeadline, which the watchdog
+# thread expires when the time is up (or cancel() does, to abandon the call): that shuts the call's
+# socket down, which wakes a read blocked in any phase: headers, body, TLS. Connecting has its own
+# timeout, capped at the time left.
 _call_local = threading.local()  # the CallDeadline of the call running on this thread, if any
 
 
@@ -737,23 +740,21 @@ class CallDeadline:
         self.expired = False
         self._done = False
         self._start = time.monotonic()
+        self.at = self._start + seconds
         self._connections: list[Any] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self.expire)
-        self._timer.daemon = True
 
     def remaining(self) -> float:
-        return max(0.0, self.seconds - (time.monotonic() - self._start))
+        return max(0.0, self.at - time.monotonic())
 
     def __enter__(self) -> CallDeadline:
         _call_local.deadline = self
-        self._timer.start()
+        WATCHDOG.watch(self)
         return self
 
     def __exit__(self, *_exc: Any) -> None:
         with self._lock:
             self._done = True  # from now on the connection may be back in the pool: never sever it
-        self._timer.cancel()
         _call_local.deadline = None
 
     def watch(self, connection: Any) -> None:
@@ -770,6 +771,34 @@ class CallDeadline:
             self.expired = True
             for connection in self._connections:
                 sever(connection)
+
+
+class Watchdog:
+    """One thread for every call's deadline (a timer thread per call would cost more than the call)."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, CallDeadline]] = []  # a heap, soonest first
+        self._changed = threading.Condition()
+        self._thread: Optional[threading.Thread] = None
+
+    def watch(self, deadline: CallDeadline) -> None:
+        with self._changed:
+            heapq.heappush(self._due, (deadline.at, id(deadline), deadline))
+            if self._thread is None:  # started by the first call, never at import
+                self._thread = threading.Thread(target=self._run, name="call-deadlines", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._changed.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                _, _, deadline = heapq.heappop(self._due)
+            deadline.expire()  # a call already done ignores it
+
+
+WATCHDOG = Watchdog()
 
 
 def sever(connection: Any) -> None:
@@ -870,6 +899,12 @@ class ConsumedJob:
     problem: str = ""  # why this job cannot run (it is then reported Failed)
 
 
+@functools.cache
+def environ_proxies(host: str) -> dict[str, str]:
+    """The proxies the environment names for `host`, looked up once per run (it costs milliseconds)."""
+    return requests.utils.get_environ_proxies(host)
+
+
 @dataclass
 class ServerTraits:
     update_method: str = "PUT"  # the algorithm's verb; POST once the server answers 405
@@ -889,7 +924,7 @@ class Orchestrator:
         # trust_env, requests re-reads it per call (a few ms each) and a ~/.netrc entry for the host
         # would silently replace the robot's Authorization header.
         self.session.trust_env = False
-        self.session.proxies = requests.utils.get_environ_proxies(cfg.host)
+        self.session.proxies = dict(environ_proxies(cfg.host))
         self.verify = cfg.verify_tls
         if self.verify is True:
             self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
@@ -907,9 +942,19 @@ class Orchestrator:
         self.learned = learned if learned is not None else ServerTraits()
         self._active: Optional[CallDeadline] = None
         self._cancelled = False
+        self._companions: dict[str, Orchestrator] = {}
         if cfg.verify_tls is False:
             # Said once at start by run(); urllib3 would otherwise repeat it on stderr for every request.
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+    def companion(self, purpose: str) -> Orchestrator:
+        """The Orchestrator of a worker thread ("heartbeats", "logs"): its own Session, kept for the run,
+        so its kept-alive connection serves every job. Handed out afresh (not cancelled) for each job."""
+        companion = self._companions.get(purpose)
+        if companion is None:
+            companion = self._companions[purpose] = Orchestrator(self.cfg, self.learned)
+        companion._cancelled = False
+        return companion
 
     def cancel(self) -> None:
         """From another thread: the call in flight, and any later one, fails at once."""
@@ -1642,17 +1687,18 @@ def send_ctrl_break(pid: int) -> None:
 class HeartbeatWorker:
     """The one thread that talks to the Orchestrator while a robot runs, so supervision never waits on it.
 
-    It has its own Orchestrator (a requests.Session is not thread-safe). It first reports In Progress
+    It has its own Orchestrator (a requests.Session is not thread-safe), kept for the run, so its
+    kept-alive connection serves every job; a call cut off drops it. It first reports In Progress
     (retried through an outage), then sends a Working heartbeat each time send() asks, at most one
     in flight, and leaves each answer for the supervision loop, which it wakes. close() abandons
     a heartbeat in flight at once; it lets an In Progress attempt in flight finish (within
     request_timeout), so the Orchestrator never sees In Progress after the final status.
     """
 
-    def __init__(self, cfg: Config, learned: ServerTraits, identity: Identity, job: ConsumedJob,
+    def __init__(self, cfg: Config, orch: Orchestrator, identity: Identity, job: ConsumedJob,
                  wake: threading.Event) -> None:
         self.cfg, self.identity, self.job, self.wake = cfg, identity, job, wake
-        self.orch = Orchestrator(cfg, learned)
+        self.orch = orch.companion("heartbeats")
         self._closing = threading.Event()
         self._asked = threading.Event()
         self._lock = threading.Lock()
@@ -1692,7 +1738,6 @@ class HeartbeatWorker:
         self._thread.join(WORKER_JOIN_TIMEOUT)
         if self._thread.is_alive():
             logger.warning("Job %s: the heartbeat thread did not end within %g s", self.job.guid, WORKER_JOIN_TIMEOUT)
-        self.orch.close()
 
     def _run(self) -> None:
         try:
@@ -1730,8 +1775,8 @@ class HeartbeatWorker:
                 self._busy = False
 
 
-def supervise_robot(cfg: Config, orch: Orchestrator, identity: Identity, job: ConsumedJob,
-                    proc: subprocess.Popen, files: JobFiles) -> tuple[int, str]:
+def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files: JobFiles,
+                    heartbeats: HeartbeatWorker, wake: threading.Event) -> tuple[int, str]:
     """Wait for the robot while the heartbeat worker talks to the Orchestrator; return (final status, reason).
 
     This loop never waits on the network: it wakes when the robot exits (exit watcher thread), when a
@@ -1741,41 +1786,39 @@ def supervise_robot(cfg: Config, orch: Orchestrator, identity: Identity, job: Co
     next_heartbeat = started + cfg.heartbeat_interval
     job_deadline = started + cfg.job_timeout if cfg.job_timeout else None
     stop_deadline: Optional[float] = None
-    wake = threading.Event()
     watch_exit(proc, wake)
-    with HeartbeatWorker(cfg, orch.learned, identity, job, wake) as heartbeats:
-        while True:
-            wake.clear()
-            exit_code = proc.returncode  # set by the exit watcher
-            if exit_code is not None:
-                if stop_deadline is not None:
-                    return JOB_STATUS_STOPPED, f"stopped on request (exit code {exit_code})"
-                if exit_code == 0:
-                    return JOB_STATUS_SUCCESS, "exit code 0"
-                return JOB_STATUS_FAILED, describe_exit(exit_code)
-            code = heartbeats.take_answer()
-            if code == HEARTBEAT_JOB_ABORTING:
-                logger.info("Job %s: the Orchestrator requested Abort", job.guid)
-                return JOB_STATUS_ABORTED, "aborted on request"
-            if code == HEARTBEAT_JOB_STOPPING and stop_deadline is None:
-                logger.info("Job %s: the Orchestrator requested Stop; waiting up to %g s", job.guid, cfg.stop_timeout)
-                request_soft_stop(cfg, proc, files)
-                stop_deadline = time.monotonic() + cfg.stop_timeout
-            now = time.monotonic()
-            if job_deadline is not None and now >= job_deadline:
-                return JOB_STATUS_FAILED, f"ran past job_timeout ({cfg.job_timeout:g} s) and was killed"
-            if stop_deadline is not None and now >= stop_deadline:
-                return JOB_STATUS_ABORTED, f"did not stop within stop_timeout ({cfg.stop_timeout:g} s) and was killed"
-            if now >= next_heartbeat:
-                if not heartbeats.send():
-                    logger.debug("Job %s: previous heartbeat still in flight; this one is skipped", job.guid)
-                next_heartbeat += cfg.heartbeat_interval
-                if next_heartbeat <= now:  # fell behind: keep the interval, skip the backlog
-                    next_heartbeat = now + cfg.heartbeat_interval
-            wake_at = min(t for t in (next_heartbeat, job_deadline, stop_deadline) if t is not None)
-            # In slices: Windows delivers Ctrl+C (and the console handler's interrupt) to the main
-            # thread only between waits, never during a lock wait with a timeout.
-            wake.wait(min(WAIT_SLICE, max(0.0, wake_at - time.monotonic())))
+    while True:
+        wake.clear()
+        exit_code = proc.returncode  # set by the exit watcher
+        if exit_code is not None:
+            if stop_deadline is not None:
+                return JOB_STATUS_STOPPED, f"stopped on request (exit code {exit_code})"
+            if exit_code == 0:
+                return JOB_STATUS_SUCCESS, "exit code 0"
+            return JOB_STATUS_FAILED, describe_exit(exit_code)
+        code = heartbeats.take_answer()
+        if code == HEARTBEAT_JOB_ABORTING:
+            logger.info("Job %s: the Orchestrator requested Abort", job.guid)
+            return JOB_STATUS_ABORTED, "aborted on request"
+        if code == HEARTBEAT_JOB_STOPPING and stop_deadline is None:
+            logger.info("Job %s: the Orchestrator requested Stop; waiting up to %g s", job.guid, cfg.stop_timeout)
+            request_soft_stop(cfg, proc, files)
+            stop_deadline = time.monotonic() + cfg.stop_timeout
+        now = time.monotonic()
+        if job_deadline is not None and now >= job_deadline:
+            return JOB_STATUS_FAILED, f"ran past job_timeout ({cfg.job_timeout:g} s) and was killed"
+        if stop_deadline is not None and now >= stop_deadline:
+            return JOB_STATUS_ABORTED, f"did not stop within stop_timeout ({cfg.stop_timeout:g} s) and was killed"
+        if now >= next_heartbeat:
+            if not heartbeats.send():
+                logger.debug("Job %s: previous heartbeat still in flight; this one is skipped", job.guid)
+            next_heartbeat += cfg.heartbeat_interval
+            if next_heartbeat <= now:  # fell behind: keep the interval, skip the backlog
+                next_heartbeat = now + cfg.heartbeat_interval
+        wake_at = min(t for t in (next_heartbeat, job_deadline, stop_deadline) if t is not None)
+        # In slices: Windows delivers Ctrl+C (and the console handler's interrupt) to the main
+        # thread only between waits, never during a lock wait with a timeout.
+        wake.wait(min(WAIT_SLICE, max(0.0, wake_at - time.monotonic())))
 
 
 def watch_exit(proc: subprocess.Popen, wake: threading.Event) -> None:
@@ -1814,14 +1857,17 @@ def describe_exit(code: int) -> str:
     return f"exit code {code}"
 
 
-def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFiles, job: ConsumedJob) -> None:
-    """Steps 3-5 for one consumed job: In Progress, run and supervise, final status."""
+def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFiles, job: ConsumedJob) -> LogShipper:
+    """Steps 3-5 for one consumed job: In Progress, run and supervise, final status.
+
+    Returns the job's log shipper, still flushing its last entries: the caller closes it.
+    """
     started = time.monotonic()
     logger.info("Job %s taken: robot %r", job.guid, clean(job.name, 100))
-    shipper = LogShipper(cfg, orch.learned, job)
+    shipper = LogShipper(cfg, orch, job)
     if job.problem:
         finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, job.problem, started, shipper=shipper)
-        return
+        return shipper
     proc: Optional[subprocess.Popen] = None
     root: Optional[psutil.Process] = None
     files: Optional[JobFiles] = None
@@ -1840,15 +1886,19 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
             remove_vendor_settings(files)
             finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, f"could not start the robot: {e}", started,
                        shipper=shipper)
-            return
+            return shipper
         root = process_or_none(proc.pid)  # now, while the PID surely is the robot's (it is not reaped yet)
-        store.save_running(running_state(job, root))
-        logger.info("Job %s: robot started, pid %d, output in %s", job.guid, proc.pid, files.output)
-        shipper.add("info", f"Job started: robot script {job.name!r} on machine {identity.machine}, user "
-                            f"{identity.user or '?'}, pid {proc.pid}")
-        # In Progress goes out from the heartbeat worker while the robot's interpreter boots; the
-        # Orchestrator still sees 8 before any Working heartbeat or final status.
-        status, reason = supervise_robot(cfg, orch, identity, job, proc, files)
+        wake = threading.Event()
+        # The heartbeat worker sends In Progress at once, while the robot's interpreter boots and the
+        # running state is made durable; the Orchestrator still sees 8 before any Working heartbeat or
+        # final status.
+        with HeartbeatWorker(cfg, orch, identity, job, wake) as heartbeats:
+            store.save_running(running_state(job, root))
+            logger.info("Job %s: robot started, pid %d, output in %s", job.guid, proc.pid, files.output)
+            shipper.add("info", f"Job started: robot script {job.name!r} on machine {identity.machine}, user "
+                                f"{identity.user or '?'}, pid {proc.pid}")
+            shipper.start()
+            status, reason = supervise_robot(cfg, job, proc, files, heartbeats, wake)
     except BaseException as e:
         # Ctrl+C, SIGTERM, console close, or a bug: nothing of the robot may outlive us, and the job
         # still gets a true final status.
@@ -1866,6 +1916,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
                        else f"internal error in the framework: {clean(e)}",
                        started, retry_seconds=min(cfg.retry_seconds, 5.0), shipper=shipper,
                        output=files.output if files else None, flush_seconds=1.0)
+            shipper.close()
         raise
     if status in (JOB_STATUS_ABORTED, JOB_STATUS_FAILED) and proc.poll() is None:
         kill_job_processes(job.guid, root, reason)
@@ -1879,6 +1930,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
     remove_vendor_settings(files)
     finish_job(cfg, orch, store, job.guid, status, reason, started, shipper=shipper, output=files.output)
     prune_job_folders(os.path.dirname(files.folder), cfg.keep_jobs)  # after the job: off the start path
+    return shipper
 
 
 def running_state(job: ConsumedJob, robot: Optional[psutil.Process]) -> dict[str, Any]:
@@ -2042,6 +2094,7 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
     recover_crashed_job(cfg, orch, store)
     jobs_done = 0
     pause_before_heartbeat = 0.0
+    job_logs: Optional[LogShipper] = None  # the last job's log entries, still being flushed
     try:
         while True:
             time.sleep(pause_before_heartbeat)
@@ -2070,7 +2123,9 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
                 pause_before_heartbeat = min(cfg.heartbeat_interval, RECOMMENDED_HEARTBEAT_INTERVAL)
                 continue
             pause_before_heartbeat = 0.0
-            run_job(cfg, orch, identity, store, job)  # steps 3 and 4
+            if job_logs is not None:
+                job_logs.close()  # the flush had the heartbeat and consume to itself
+            job_logs = run_job(cfg, orch, identity, store, job)  # steps 3 and 4
             jobs_done += 1
     except RobotRefused as e:
         logger.error("%s", e)
@@ -2089,6 +2144,9 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             with contextlib.suppress(OrchestratorError):
                 orch.heartbeat(identity, ROBOT_STATUS_READY, timeout=min(cfg.request_timeout, 5.0))
         return EXIT_INTERRUPTED, False
+    finally:
+        if job_logs is not None:
+            job_logs.close()  # before the session logs off
 
 
 def check(cfg: Config, lock: bool = True) -> int:
@@ -2129,13 +2187,18 @@ class LogShipper:
     the robot (log() and OrchestratorLogHandler append JSON lines to the job's robot log file, which
     this thread reads). Bounded: LOG_MAX_ENTRIES robot entries per job (the rest counted in one
     "dropped" entry), messages cut to LOG_MESSAGE_MAX characters. finish() runs after the final
-    job/update, gives what is queued LOG_FLUSH_SECONDS, and counts in the local log what was not sent.
+    job/update and gives what is queued LOG_FLUSH_SECONDS; close() ends that flush and counts in the
+    local log what was not sent. The flush overlaps the next Ready heartbeat: the run closes a job's
+    shipper before the next job starts and before it exits.
     """
 
-    def __init__(self, cfg: Config, learned: ServerTraits, job: ConsumedJob) -> None:
+    def __init__(self, cfg: Config, orch: Orchestrator, job: ConsumedJob) -> None:
+        learned = orch.learned
         self.cfg, self.learned, self.job = cfg, learned, job
         self.enabled = cfg.send_logs and learned.logs_supported
         self.robot_log: Optional[str] = None
+        self._flush_until = float("inf")  # set by finish()
+        self._closed = False
         self._offset = 0
         self._partial = b""
         self._robot_entries = 0
@@ -2148,9 +2211,12 @@ class LogShipper:
         self._stop = threading.Event()
         version = job.process_version if isinstance(job.process_version, dict) else {}
         self._version_guid = str(field_of(version, "guid") or "")
-        self.orch = Orchestrator(cfg, learned) if self.enabled else None
+        self.orch = orch.companion("logs") if self.enabled else None
         self._thread = threading.Thread(target=self._run, name=f"logs-{clean(job.guid, 40)}", daemon=True)
-        if self.enabled:
+
+    def start(self) -> None:
+        """Start shipping (after the robot's spawn: a thread start is not free, and the robot waits for nothing)."""
+        if self.enabled and not self._thread.is_alive() and self._thread.ident is None:
             self._thread.start()
 
     def add(self, level: str, message: str) -> None:
@@ -2162,9 +2228,14 @@ class LogShipper:
 
     def finish(self, status: int, reason: str, duration: float, output: Optional[str],
                flush_seconds: float = LOG_FLUSH_SECONDS) -> None:
-        """After the final job/update: the end of the story, a bounded flush, the count of what was not sent."""
+        """After the final job/update: the end of the story, then `flush_seconds` for what is queued.
+
+        It does not wait: the flush overlaps the next Ready heartbeat; close() ends it.
+        """
+        self._flush_until = time.monotonic() + flush_seconds
         if not self.enabled:
             return
+        self.start()  # a job that never got to start its robot still has its story to tell
         self._collect_robot_entries()  # the robot has exited: its last lines are in the file now
         if self._dropped:
             self.add("warning", f"{self._dropped} log entries of the robot dropped (more than {LOG_MAX_ENTRIES} "
@@ -2178,7 +2249,13 @@ class LogShipper:
                 self.add("error", f"Last lines of the robot's output:\n{tail}")
         self._finishing.set()
         self._wakeup.set()
-        self._thread.join(flush_seconds)
+
+    def close(self) -> None:
+        """Wait for the flush (until its deadline), abandon the rest, count in the local log what was not sent."""
+        if not self.enabled or self._closed or self._thread.ident is None:
+            return
+        self._closed = True
+        self._thread.join(max(0.0, self._flush_until - time.monotonic()))
         self._stop.set()
         self._wakeup.set()
         if self.orch is not None:
@@ -2188,8 +2265,6 @@ class LogShipper:
             left = len(self._queue) + self._undelivered
         if left and self.learned.logs_supported:
             logger.warning("Job %s: %d log entries not delivered to the Orchestrator", self.job.guid, left)
-        if self.orch is not None:
-            self.orch.close()
 
     def _run(self) -> None:
         try:
