@@ -1901,6 +1901,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
                                 f"{identity.user or '?'}, pid {proc.pid}")
             shipper.start()
             status, reason = supervise_robot(cfg, job, proc, files, heartbeats, wake)
+            shipper.hold()  # log traffic waits until the final status is out
     except BaseException as e:
         # Ctrl+C, SIGTERM, console close, or a bug: nothing of the robot may outlive us, and the job
         # still gets a true final status.
@@ -2211,6 +2212,8 @@ class LogShipper:
         self._wakeup = threading.Event()
         self._finishing = threading.Event()
         self._stop = threading.Event()
+        self._go = threading.Event()  # cleared by hold() while the final status is on its way
+        self._go.set()
         version = job.process_version if isinstance(job.process_version, dict) else {}
         self._version_guid = str(field_of(version, "guid") or "")
         self.orch = orch.companion("logs") if self.enabled else None
@@ -2227,6 +2230,10 @@ class LogShipper:
             with self._lock:
                 self._queue.append((level, clean_message(message)))
             self._wakeup.set()
+
+    def hold(self) -> None:
+        """The robot has ended: no new entry goes out until finish(), so the final status has the way free."""
+        self._go.clear()
 
     def finish(self, status: int, reason: str, duration: float, output: Optional[str],
                flush_seconds: float = LOG_FLUSH_SECONDS) -> None:
@@ -2250,6 +2257,7 @@ class LogShipper:
             if tail:
                 self.add("error", f"Last lines of the robot's output:\n{tail}")
         self._finishing.set()
+        self._go.set()
         self._wakeup.set()
 
     def close(self) -> None:
@@ -2259,6 +2267,7 @@ class LogShipper:
         self._closed = True
         self._thread.join(max(0.0, self._flush_until - time.monotonic()))
         self._stop.set()
+        self._go.set()
         self._wakeup.set()
         if self.orch is not None:
             self.orch.cancel()  # a call still in flight is abandoned
@@ -2280,6 +2289,9 @@ class LogShipper:
                     self._wakeup.wait(LOG_POLL_INTERVAL)
                     self._wakeup.clear()
                     continue
+                self._go.wait()
+                if self._stop.is_set():
+                    return
                 delivered = self._deliver(*entry)
                 with self._lock:
                     if self._queue and self._queue[0] is entry:
