@@ -7,8 +7,11 @@ Started by a Task Scheduler task at logon, it follows the Orchestrator's framewo
     Working heartbeats (abort on code 10, soft stop on 20) -> job/update final status -> loop;
     when the Orchestrator has no job left, log off Windows.
 
-A robot script may also `import robot_framework` and call `stop_requested()` and `job_context()`;
-importing the module does nothing else (no logging set-up, no network, no signal handlers).
+A robot script may also `import robot_framework` for the robot API (the first section below): its
+job context, the stop flag, log entries in the Orchestrator, credentials and assets, queue tasks.
+Importing the module does nothing else (no logging set-up, no network, no signal handlers, no thread).
+
+Also: `--install-task` / `--uninstall-task` register the Task Scheduler task that starts it at logon.
 
 Windows is the target platform, Linux is where the test suite runs; comments marked "Windows:" say
 where behaviour differs and why.

@@ -130,10 +130,12 @@ def test_processes_with_another_jobs_marker_are_untouched(world):
 
 def test_robot_helper_import_has_no_side_effects(tmp_path):
     code = (
-        "import logging, signal, sys\n"
+        "import logging, signal, sys, threading\n"
         "before = signal.getsignal(signal.SIGTERM)\n"
         "import robot_framework\n"
         "assert signal.getsignal(signal.SIGTERM) is before\n"
+        "assert threading.active_count() == 1\n"
+        "robot_framework.log('no job: only a line on stderr')\n"
         "assert not logging.getLogger().handlers and not logging.getLogger('robot_framework').handlers\n"
         "assert robot_framework.stop_requested() is False and robot_framework.job_context() == {}\n"
         "print('clean')\n"
