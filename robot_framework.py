@@ -1765,17 +1765,8 @@ class HeartbeatWorker:
                           self.job.guid)
 
     def _report_in_progress(self) -> None:
-        guid = self.job.guid
         try:
-            with_retries("job/update In Progress", lambda: self.orch.update_job(guid, JOB_STATUS_IN_PROGRESS),
-                         self.cfg.retry_seconds, stop=self._closing)
-            logger.info("Job %s: status %s reported", guid, JOB_STATUS_NAMES[JOB_STATUS_IN_PROGRESS])
-        except (Unreachable, OrchestratorError) as e:
-            if self._closing.is_set():
-                logger.warning("Job %s: could not report In Progress before the robot ended (%s); the final "
-                               "status goes out alone", guid, e)
-            else:
-                logger.error("Job %s: could not report In Progress (%s); running it anyway", guid, e)
+            report_in_progress(self.cfg, self.orch, self.job, stop=self._closing)
         finally:
             self._in_progress_sent = True
             with self._lock:
@@ -1945,13 +1936,19 @@ def running_state(job: ConsumedJob, robot: Optional[psutil.Process]) -> dict[str
             "create_time": robot.create_time() if robot else None}
 
 
-def report_in_progress(cfg: Config, orch: Orchestrator, job: ConsumedJob) -> None:
+def report_in_progress(cfg: Config, orch: Orchestrator, job: ConsumedJob,
+                       stop: Optional[threading.Event] = None) -> None:
+    """Step 3's job/update 8, retried through an outage (until `stop` is set: the robot already ended)."""
     try:
         with_retries("job/update In Progress", lambda: orch.update_job(job.guid, JOB_STATUS_IN_PROGRESS),
-                     cfg.retry_seconds)
+                     cfg.retry_seconds, stop=stop)
         logger.info("Job %s: status %s reported", job.guid, JOB_STATUS_NAMES[JOB_STATUS_IN_PROGRESS])
     except (Unreachable, OrchestratorError) as e:
-        logger.error("Job %s: could not report In Progress (%s); running it anyway", job.guid, e)
+        if stop is not None and stop.is_set():
+            logger.warning("Job %s: could not report In Progress before the robot ended (%s); the final status "
+                           "goes out alone", job.guid, e)
+        else:
+            logger.error("Job %s: could not report In Progress (%s); running it anyway", job.guid, e)
 
 
 def process_or_none(pid: int) -> Optional[psutil.Process]:

@@ -133,6 +133,14 @@ def tls_world(tmp_path):
     emu.stop()
 
 
+def pythonw_or_skip() -> str:
+    """Windows: pythonw.exe beside the running interpreter, as the scheduled task runs the framework."""
+    pythonw = os.path.join(os.path.dirname(sys.executable), "pythonw.exe")
+    if not os.path.isfile(pythonw):
+        pytest.skip(f"no pythonw.exe beside {sys.executable}")
+    return pythonw
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.02) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import TEST_ROBOTS, UNDER_WINE, alive_roles, wait_until
+from conftest import TEST_ROBOTS, UNDER_WINE, alive_roles, pythonw_or_skip, wait_until
 from orchestrator_emulator import FRAMEWORK
 
 SUCCESS, FAILED, ABORTED, STOPPED, IN_PROGRESS = 4, 5, 3, 7, 8
@@ -311,9 +311,7 @@ def test_log_file_rotates_under_log_dir(world):
 
 @pytest.mark.skipif(os.name != "nt", reason="pythonw.exe exists only on Windows")
 def test_framework_under_pythonw_logs_to_file_and_robots_print(world):
-    pythonw = os.path.join(os.path.dirname(sys.executable), "pythonw.exe")
-    if not os.path.isfile(pythonw):
-        pytest.skip(f"no pythonw.exe beside {sys.executable}")
+    pythonw = pythonw_or_skip()
     job = world.emu.add_job("ok")
     result = subprocess.run([pythonw, FRAMEWORK, "--config", world.config, "--no-logoff"], env=world.env(),
                             capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL)

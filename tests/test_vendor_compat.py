@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 import robot_framework as rf
-from conftest import FRAMEWORK, UNDER_WINE, wait_until
+from conftest import FRAMEWORK, UNDER_WINE, pythonw_or_skip, wait_until
 
 SUCCESS, FAILED, STOPPED, IN_PROGRESS = 4, 5, 7, 8
 
@@ -106,9 +106,7 @@ def test_vendor_argument_keeps_four_items():
 @pytest.mark.skipif(os.name != "nt", reason="SIGBREAK and console control events exist only on Windows")
 def test_soft_stop_reaches_a_vendor_robot_waiting_for_sigbreak(world):
     # As the scheduled task runs it: pythonw.exe, no console of its own, so it can attach to the robot's.
-    pythonw = os.path.join(os.path.dirname(sys.executable), "pythonw.exe")
-    if not os.path.isfile(pythonw):
-        pytest.skip(f"no pythonw.exe beside {sys.executable}")
+    pythonw = pythonw_or_skip()
     job = world.emu.add_job("vendor\\sigbreak_waiter")
     config = world.reconfigure(robot__stop_interrupt="true", robot__stop_timeout=20)
     proc = subprocess.Popen([pythonw, FRAMEWORK, "--config", config, "--no-logoff"], env=world.env(),
