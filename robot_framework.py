@@ -2196,9 +2196,8 @@ class LogShipper:
     """
 
     def __init__(self, cfg: Config, orch: Orchestrator, job: ConsumedJob) -> None:
-        learned = orch.learned
-        self.cfg, self.learned, self.job = cfg, learned, job
-        self.enabled = cfg.send_logs and learned.logs_supported
+        self.cfg, self.learned, self.job = cfg, orch.learned, job
+        self.enabled = cfg.send_logs and self.learned.logs_supported
         self.robot_log: Optional[str] = None
         self._flush_until = float("inf")  # set by finish()
         self._closed = False
@@ -2221,7 +2220,7 @@ class LogShipper:
 
     def start(self) -> None:
         """Start shipping (after the robot's spawn: a thread start is not free, and the robot waits for nothing)."""
-        if self.enabled and not self._thread.is_alive() and self._thread.ident is None:
+        if self.enabled and self._thread.ident is None:  # not started yet
             self._thread.start()
 
     def add(self, level: str, message: str) -> None:
