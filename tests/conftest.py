@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import ssl
 import subprocess
@@ -87,6 +88,10 @@ class Env:
             result[role] = (int(pid), float(created))
         return result
 
+    def release(self, name: str = "go") -> None:
+        """Let a robot started with TEST_ROBOT_UNTIL=name end (it waits for this file, not a clock)."""
+        (self.out / name).touch()
+
     def wait_file(self, name: str, timeout: float = 45) -> bool:  # generous: Wine starts processes slowly
         return wait_until((self.out / name).exists, timeout)
 
@@ -97,7 +102,7 @@ def make_config(tmp: Path, emulator: Emulator, **overrides: Any) -> str:
         "orchestrator.retry_seconds": 3,
         "robot.scripts_dir": TEST_ROBOTS,
         "robot.heartbeat_interval": 0.2,
-        "robot.stop_timeout": 2,
+        "robot.stop_timeout": 15,  # a cooperative robot stops long before; escalation tests set their own
         "session.logoff": "true",
         "session.logoff_command": f'"{sys.executable}" "{MARKER_SCRIPT}" "{tmp / "logged_off"}"',
     }
@@ -141,7 +146,22 @@ def pythonw_or_skip() -> str:
     return pythonw
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.02) -> bool:
+@functools.cache
+def process_start_seconds() -> float:
+    """What one Python start with psutil costs in this lane (the slowest of three), measured once.
+
+    For the few tests that need a short deadline on purpose: they derive it from this figure, so a
+    slow lane (Wine, a busy 2-core machine) gets a longer one instead of a failure.
+    """
+    slowest = 0.0
+    for _ in range(3):
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-c", "import psutil"], stdin=subprocess.DEVNULL, check=True)
+        slowest = max(slowest, time.monotonic() - started)
+    return slowest
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 45.0, step: float = 0.02) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -175,7 +175,7 @@ class Emulator:
         with self.lock:
             return [r for r in self.requests if endpoint is None or r.endpoint == endpoint]
 
-    def wait_for(self, predicate, timeout: float = 20.0) -> bool:
+    def wait_for(self, predicate, timeout: float = 45.0) -> bool:
         deadline = time.monotonic() + timeout
         with self.changed:
             while not predicate():

@@ -89,10 +89,14 @@ def test_consume_is_not_retried_once_it_may_have_reached_the_server(world, kind)
 @pytest.mark.parametrize("kind", ["status", "drop", "html"])
 def test_job_update_faults_are_retried(world, kind):
     world.emu.add_fault("update", kind, times=2, code=500)
-    job = world.emu.add_job("timed")  # runs 3 s: In Progress gets through its retries while it runs
-    result = world.run("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=20),
-                       TEST_ROBOT_SECONDS="3")
-    assert result.returncode == 0
+    job = world.emu.add_job("timed")  # runs until In Progress got through its retries
+    proc = world.start("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=20), TEST_ROBOT_UNTIL="go")
+    try:
+        assert world.emu.wait_for(lambda: IN_PROGRESS in job.history, timeout=60)
+        world.release()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
     assert job.history == [IN_PROGRESS, SUCCESS]
 
 
@@ -166,7 +170,8 @@ def test_orchestrator_down_at_start_then_up(tmp_path):
     job = emu.add_job("ok")
     proc = world.start("--no-logoff")
     try:
-        time.sleep(2)
+        # The server comes up only once the framework has seen it down: never a race with its start.
+        assert wait_until(lambda: "Ready heartbeat failed (attempt 1)" in world.log_text(), timeout=60)
         emu.start()
         assert proc.wait(timeout=60) == 0
     finally:
@@ -191,13 +196,17 @@ def test_orchestrator_down_for_good_exits_4_and_logs_off(tmp_path):
 def test_outage_during_a_job_robot_keeps_running_and_heartbeats_resume(world):
     job = world.emu.add_job("timed")
     proc = world.start("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=20),
-                       TEST_ROBOT_SECONDS="4")
+                       TEST_ROBOT_UNTIL="go")
     try:
         assert world.wait_file("ready")
         world.emu.stop()
-        time.sleep(1.5)
+        assert wait_until(lambda: "Working heartbeat failed" in world.log_text(), timeout=60)
         outage_end = time.time()
         world.emu.start()
+        # The robot ends only once a Working heartbeat got through after the outage.
+        assert world.emu.wait_for(lambda: any(c.fields.get("Status") == "3" and c.at > outage_end
+                                              for c in world.emu.requests), timeout=60)
+        (world.out / "go").touch()
         assert proc.wait(timeout=60) == 0
     finally:
         proc.kill()
@@ -208,11 +217,12 @@ def test_outage_during_a_job_robot_keeps_running_and_heartbeats_resume(world):
 
 def test_outage_at_the_final_update_is_retried_until_the_server_returns(world):
     job = world.emu.add_job("timed")
-    proc = world.start("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=30), TEST_ROBOT_SECONDS="1")
+    proc = world.start("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=30), TEST_ROBOT_UNTIL="go")
     try:
         assert world.wait_file("ready")
         world.emu.stop()
-        assert wait_until(lambda: "job/update Success failed (attempt 2)" in world.log_text(), timeout=20)
+        world.release()
+        assert wait_until(lambda: "job/update Success failed (attempt 2)" in world.log_text(), timeout=60)
         world.emu.start()
         assert proc.wait(timeout=60) == 0
     finally:
@@ -223,10 +233,11 @@ def test_outage_at_the_final_update_is_retried_until_the_server_returns(world):
 
 def test_undelivered_final_status_is_journaled_and_delivered_first_on_next_start(world):
     job = world.emu.add_job("timed")
-    proc = world.start(config=world.reconfigure(orchestrator__retry_seconds=1), TEST_ROBOT_SECONDS="1")
+    proc = world.start(config=world.reconfigure(orchestrator__retry_seconds=1), TEST_ROBOT_UNTIL="go")
     try:
         assert world.wait_file("ready")
         world.emu.stop()
+        world.release()
         assert proc.wait(timeout=60) == 4  # the Ready heartbeat after the job could not get through
     finally:
         proc.kill()
@@ -245,11 +256,13 @@ def test_undelivered_final_status_is_journaled_and_delivered_first_on_next_start
 def test_journaled_status_is_delivered_later_in_the_same_run(world):
     first, second = world.emu.add_job("ok"), world.emu.add_job("timed")
     world.emu.add_fault("update", "status", times=10_000, code=503)  # job/update is down...
-    proc = world.start("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=1), TEST_ROBOT_SECONDS="3")
+    proc = world.start("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=1), TEST_ROBOT_UNTIL="go")
     try:
         assert world.wait_file("ready")  # ...until the second job runs: by then the first is journaled
-        assert wait_until(lambda: f"Job {first.guid}: status Success not delivered" in world.log_text())
-        world.emu.faults["update"].clear()
+        assert wait_until(lambda: f"Job {first.guid}: status Success not delivered" in world.log_text(), timeout=60)
+        with world.emu.lock:
+            world.emu.faults["update"].clear()
+        world.release()
         assert proc.wait(timeout=60) == 0
     finally:
         proc.kill()

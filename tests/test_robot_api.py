@@ -210,7 +210,7 @@ def test_local_queue_workflow_from_the_readme(tmp_path):
                                  str(tmp_path / "local.ini"), "--once", "--no-logoff"], capture_output=True,
                                 text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
         assert result.returncode == 0, result.stderr
-        assert wait_until(lambda: "Job ended: Success" in output.read_text(encoding="utf-8"), timeout=10)
+        assert wait_until(lambda: "Job ended: Success" in output.read_text(encoding="utf-8"), timeout=45)
     finally:
         server.kill()
         server.wait()

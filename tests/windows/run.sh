@@ -59,8 +59,11 @@ export ROBOT_FRAMEWORK_WINE=1  # lets the tests name Wine in their skip reasons
 cd "$repo"
 # Wine 8: a Windows Python cannot set up its standard streams on a closed stdin or on a regular
 # file, so stdin is /dev/null and the output goes through a pipe.
+# pytest names the slowest tests (--durations in pyproject.toml); this says what the whole lane took.
+started=$SECONDS
 set +e
 wine "$py/python.exe" -m pytest -p no:cacheprovider "$@" </dev/null 2>&1 | cat
 status=${PIPESTATUS[0]}
 set -e
+echo "windows lane: pytest under Wine took $((SECONDS - started)) s (exit $status)"
 exit "$status"
