@@ -27,8 +27,10 @@ import contextlib
 import datetime
 import functools
 import getpass
+import glob
 import hashlib
 import heapq
+import ipaddress
 import json
 import logging
 import logging.handlers
@@ -47,7 +49,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, NoReturn, Optional, TypeVar
 from urllib.parse import urlsplit
 
@@ -95,10 +97,11 @@ EXIT_ROBOT_NOT_FOUND = 3  # the Orchestrator does not know (or refuses) this rob
 EXIT_UNREACHABLE = 4  # the Orchestrator could not be reached / answered garbage for retry_seconds
 EXIT_ALREADY_RUNNING = 5  # another robot_framework.py runs for the same robot GUID
 EXIT_TASK = 6  # --install-task / --uninstall-task failed: not Windows, access denied, schtasks error
+EXIT_MACHINE_FAULT = 7  # this machine cannot run robots (interpreter, disk, job folder): no further job taken
 EXIT_INTERRUPTED = 130  # Ctrl+C, SIGTERM, console close: the job was aborted, no logoff
 
 # --- What a robot script sees -------------------------------------------------------------------
-ENV_ROBOT_GUID = "ROBOT_GUID"
+ENV_ROBOT_GUID = "ROBOT_GUID"  # never set for a robot (a credential); removed if the framework inherited it
 ENV_ORCHESTRATOR_URL = "ROBOT_ORCHESTRATOR_URL"
 ENV_JOB_GUID = "ROBOT_JOB_GUID"  # also the marker that finds every process a job started
 ENV_JOB_NAME = "ROBOT_JOB_NAME"
@@ -397,6 +400,16 @@ class Interrupted(Exception):
     """SIGTERM, SIGBREAK or a console close event reached the framework."""
 
 
+class MachineFault(Exception):
+    """This machine cannot run any robot (the interpreter cannot be executed, the job folder cannot be
+    written, the disk is full): the job that met it is Failed, and no further job may be taken, or every
+    job the Orchestrator hands this robot would be burnt the same way. Carries that job's log shipper."""
+
+    def __init__(self, message: str, shipper: LogShipper) -> None:
+        super().__init__(message)
+        self.shipper = shipper
+
+
 # =================================================================================================
 # Configuration
 # =================================================================================================
@@ -404,7 +417,7 @@ class Interrupted(Exception):
 class Config:
     path: str
     host: str
-    robot_guid: str
+    robot_guid: str = field(repr=False)  # a credential: never in a repr, a traceback's locals or a log line
     verify_tls: Any  # True, False or a CA bundle path
     request_timeout: float
     retry_seconds: float
@@ -663,7 +676,11 @@ def report_early_error(message: str, config_path: str) -> None:
 
 def clean(text: Any, limit: int = BODY_SNIPPET) -> str:
     """Untrusted text (names, ErrorText, bodies) made safe for one log line."""
-    text = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text))
+    try:
+        text = str(text)
+    except RecursionError:  # the repr of a deeply nested answer
+        text = f"<{type(text).__name__} nested too deeply to show>"
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -1037,9 +1054,9 @@ class Orchestrator:
         if empty_ok and not body.strip():
             return None
         try:
-            return json.loads(body)  # bytes: json detects UTF-8/16/32 and skips a BOM
-        except ValueError:
-            raise OrchestratorError(f"{what}: HTTP {status} but the body is not JSON: {shown}") from None
+            return parse_json(body)
+        except ValueError as e:
+            raise OrchestratorError(f"{what}: HTTP {status} but the body is not JSON ({e}): {shown}") from None
 
     # --- the three endpoints of the algorithm ---
     def heartbeat(self, identity: Identity, status: int, job_guid: str = "", job_name: str = "",
@@ -1115,6 +1132,23 @@ def retry_after_seconds(response: requests.Response) -> Optional[float]:
         return None
 
 
+def parse_json(text: Any) -> Any:
+    """json.loads for text nobody here wrote (answers, robot log lines, files on disk).
+
+    Any failure to decode is a ValueError: deep nesting raises RecursionError inside json, which
+    would otherwise escape every `except ValueError` and take a thread or the run down.
+    bytes: json detects UTF-8/16/32 and skips a BOM.
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except Exception as e:  # e.g. TypeError, UnicodeDecodeError's siblings: never a crash
+        raise ValueError(f"undecodable ({type(e).__name__})") from None
+
+
 def expect_object(body: Any, what: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise OrchestratorError(f"{what}: expected a JSON object, got {type(body).__name__}: {clean(body)}")
@@ -1140,7 +1174,7 @@ def decode_nested(value: Any) -> Any:
         if not value.strip():
             return None
         try:
-            return json.loads(value)
+            return parse_json(value)
         except ValueError:
             return value
     return value
@@ -1282,10 +1316,25 @@ def decode_task(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def redact(text: str) -> str:
-    for secret in _secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    """Passwords this process has seen, masked in every form they are commonly printed in."""
+    return mask_secrets(text, _secrets)
+
+
+def secret_forms(secret: str) -> set[str]:
+    """A secret as it appears printed plainly, inside a printed dict or list (repr: backslashes and quotes
+    escaped), JSON-encoded, URL-encoded (a form body or query string), or base64-encoded (Basic auth)."""
+    forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret, safe=""),
+             base64.b64encode(secret.encode("utf-8")).decode("ascii")}
+    return {form for form in forms if len(form) >= 4}  # a one-letter "password" would mask every word
+
+
+def mask_secrets(text: str, secrets: Any, ignore_case: bool = False) -> str:
+    """Every form (secret_forms) of every secret replaced by ***, longest first."""
+    forms = sorted({form for secret in secrets if secret for form in secret_forms(secret)}, key=len, reverse=True)
+    if not forms:
+        return text
+    return re.sub("|".join(map(re.escape, forms)), "***", text, flags=re.IGNORECASE if ignore_case else 0)
 
 
 # =================================================================================================
@@ -1329,7 +1378,7 @@ class RobotFiles:
 
     def clear_running(self) -> None:
         with contextlib.suppress(FileNotFoundError):
-            os.remove(self.running)
+            retry_while_held(os.remove, self.running)
 
     def load_running(self) -> Optional[dict[str, Any]]:
         return self._load(self.running, dict)
@@ -1360,7 +1409,7 @@ class RobotFiles:
     def _load(self, path: str, kind: type) -> Any:
         try:
             with open(path, encoding="utf-8") as f:
-                data = json.load(f)
+                data = parse_json(f.read())
             if not isinstance(data, kind):
                 raise ValueError(f"expected a JSON {kind.__name__}")
             return data
@@ -1390,7 +1439,23 @@ def write_json_atomically(path: str, data: Any, durable: bool = True) -> None:
         if durable:
             f.flush()
             os.fsync(f.fileno())
-    os.replace(tmp, path)  # atomic on NTFS and POSIX file systems alike
+    retry_while_held(os.replace, tmp, path)  # atomic on NTFS and POSIX file systems alike
+
+
+def retry_while_held(action: Callable[..., Any], *paths: str) -> None:
+    """Rename or remove a file, retried for about a second on PermissionError.
+
+    Windows: antivirus and the search indexer open new files for a moment, and a rename or delete of a
+    file another process holds open fails with "access denied" until they let go. POSIX never does this,
+    so there the first PermissionError is final in practice, after the same short wait.
+    """
+    for pause in (0.05, 0.1, 0.2, 0.25, 0.4):
+        try:
+            action(*paths)
+            return
+        except PermissionError:
+            time.sleep(pause)
+    action(*paths)
 
 
 # =================================================================================================
@@ -1500,7 +1565,7 @@ def kill_one(proc: psutil.Process) -> None:
         if IS_WINDOWS:
             # Windows: psutil's TerminateProcess can be refused where taskkill (which also walks
             # the tree by parent PID) still succeeds.
-            subprocess.run(["taskkill", "/T", "/F", "/PID", str(proc.pid)], capture_output=True, check=False)
+            run_tool(["taskkill", "/T", "/F", "/PID", str(proc.pid)], timeout=KILL_TIMEOUT)
         else:
             logger.warning("Not allowed to kill process %d", proc.pid)
 
@@ -1599,6 +1664,24 @@ def remove_vendor_settings(files: Optional[JobFiles]) -> None:
             os.remove(files.settings)
 
 
+def remove_stale_vendor_settings(cfg: Config) -> None:
+    """At start no robot runs: a settings file (it holds the GUID) left by a crash mid-job goes now."""
+    for path in glob.glob(os.path.join(glob.escape(os.path.join(cfg.log_dir, "jobs")), "*", "settings.txt")):
+        with contextlib.suppress(OSError):
+            os.remove(path)
+
+
+def is_cleartext(host: str) -> bool:
+    """http:// to anything but this machine (loopback: the local emulator, a local proxy)."""
+    parts = urlsplit(host)
+    if parts.scheme != "http" or parts.hostname == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:
+        return True
+
+
 def prune_job_folders(jobs_dir: str, keep: int) -> None:
     folders = sorted(d for d in os.listdir(jobs_dir) if os.path.isdir(os.path.join(jobs_dir, d)))
     for old in folders[:-keep]:
@@ -1607,8 +1690,11 @@ def prune_job_folders(jobs_dir: str, keep: int) -> None:
 
 def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str], cwd: str) -> subprocess.Popen:
     env = dict(os.environ)
+    # No robot GUID in the environment: a robot that prints its environment (a common debugging step)
+    # would put a credential in its output, and from there in the Orchestrator's job log. The robot API
+    # reads the framework's config; vendor robots read the per-job settings file.
+    env.pop(ENV_ROBOT_GUID, None)
     env.update({
-        ENV_ROBOT_GUID: cfg.robot_guid,
         ENV_ORCHESTRATOR_URL: cfg.host,
         ENV_JOB_GUID: job.guid,
         ENV_JOB_NAME: job.name,
@@ -1749,20 +1835,24 @@ class HeartbeatWorker:
     def _run(self) -> None:
         try:
             self._report_in_progress()
-            while True:
-                self._asked.wait()
-                self._asked.clear()
-                if self._closing.is_set():
-                    return
+        except Exception:  # a bug here must not go unseen, nor end the heartbeats
+            logger.exception("Job %s: reporting In Progress failed", self.job.guid)
+        while True:
+            self._asked.wait()
+            self._asked.clear()
+            if self._closing.is_set():
+                return
+            code = None
+            try:
                 code = send_working_heartbeat(self.cfg, self.orch, self.identity, self.job)
-                with self._lock:
-                    if code is not None:
-                        self._answer = code
-                    self._busy = False
-                self.wake.set()
-        except Exception:  # a bug here must not go unseen, nor take the supervision loop down
-            logger.exception("Job %s: the heartbeat thread failed; the robot keeps running unsupervised by heartbeats",
-                          self.job.guid)
+            except Exception:  # a bug (or an answer nobody foresaw) costs one heartbeat, never the thread
+                logger.exception("Job %s: Working heartbeat failed unexpectedly; the next one is sent as usual",
+                                 self.job.guid)
+            with self._lock:
+                if code is not None:
+                    self._answer = code
+                self._busy = False
+            self.wake.set()
 
     def _report_in_progress(self) -> None:
         try:
@@ -1878,10 +1968,17 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
             store.save_running(running_state(job, None), durable=False)
             proc = start_robot(cfg, job, files, script_args, cwd)
         except (ValueError, OSError) as e:
+            # ValueError: a fault of this job (its name, its script): the next job may well run.
+            # OSError: a fault of this machine (the interpreter cannot be executed, the job folder cannot
+            # be written, the disk is full): every later job would fail the same way.
+            machine_fault = isinstance(e, OSError)
+            reason = (f"this machine cannot start robots: {describe_os_error(e)}" if machine_fault
+                      else f"could not start the robot: {e}")
             report_in_progress(cfg, orch, job)  # the Orchestrator sees the job taken, then Failed
             remove_vendor_settings(files)
-            finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, f"could not start the robot: {e}", started,
-                       shipper=shipper)
+            finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, reason, started, shipper=shipper)
+            if machine_fault:
+                raise MachineFault(reason, shipper) from None
             return shipper
         root = process_or_none(proc.pid)  # now, while the PID surely is the robot's (it is not reaped yet)
         wake = threading.Event()
@@ -1889,13 +1986,19 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
         # running state is made durable; the Orchestrator still sees 8 before any Working heartbeat or
         # final status.
         with HeartbeatWorker(cfg, orch, identity, job, wake) as heartbeats:
-            store.save_running(running_state(job, root))
+            try:
+                store.save_running(running_state(job, root))
+            except OSError as e:  # the earlier, non-durable write still serves crash recovery
+                logger.error("Job %s: cannot write %s (%s); the robot keeps running", job.guid, store.running,
+                             describe_os_error(e))
             logger.info("Job %s: robot started, pid %d, output in %s", job.guid, proc.pid, files.output)
             shipper.add("info", f"Job started: robot script {job.name!r} on machine {identity.machine}, user "
                                 f"{identity.user or '?'}, pid {proc.pid}")
             shipper.start()
             status, reason = supervise_robot(cfg, job, proc, files, heartbeats, wake)
             shipper.hold()  # log traffic waits until the final status is out
+    except MachineFault:
+        raise  # the job's Failed status is already out; nothing of the robot was started
     except BaseException as e:
         # Ctrl+C, SIGTERM, console close, or a bug: nothing of the robot may outlive us, and the job
         # still gets a true final status.
@@ -1951,6 +2054,14 @@ def report_in_progress(cfg: Config, orch: Orchestrator, job: ConsumedJob,
             logger.error("Job %s: could not report In Progress (%s); running it anyway", job.guid, e)
 
 
+def describe_os_error(error: OSError) -> str:
+    """An OSError in one line: what failed on which file (strerror and file name, not a repr)."""
+    what = error.strerror or type(error).__name__
+    if error.filename:
+        return f"{what}: {error.filename}"
+    return f"{what} ({clean(error, 120)})" if str(error) and str(error) != what else what
+
+
 def process_or_none(pid: int) -> Optional[psutil.Process]:
     try:
         return psutil.Process(pid)  # remembers the create time, so a recycled PID is never killed
@@ -1975,14 +2086,24 @@ def finish_job(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str
     logger.log(level, "Job %s finished: %s (%s) after %.1f s", job_guid, JOB_STATUS_NAMES[status], reason, duration)
     try:
         store.journal_put(job_guid, status, reason)
-        store.clear_running()
     except OSError as e:  # a full disk must not cost the job its status: still try to deliver it
-        logger.error("Job %s: cannot write the journal in %s (%s); an outage now would lose this status",
-                  job_guid, os.path.dirname(store.journal), e)
+        logger.error("Job %s: cannot write the journal %s (%s); an outage now would lose this status",
+                     job_guid, store.journal, describe_os_error(e))
+    # Cleared whether or not the journal could be written: the job is over, and a running-state file left
+    # behind would make the next start report a job "framework restarted" whose true status went out.
+    clear_running_or_say(store, job_guid)
     deliver_update(cfg, orch, store, job_guid, status,
                    cfg.retry_seconds if retry_seconds is None else retry_seconds)
     if shipper is not None:
         shipper.finish(status, reason, duration, output, flush_seconds)
+
+
+def clear_running_or_say(store: RobotFiles, job_guid: str) -> None:
+    try:
+        store.clear_running()
+    except OSError as e:
+        logger.error("Job %s: cannot remove %s (%s); the next start will clean up after this job as if the "
+                     "framework had crashed", job_guid, store.running, describe_os_error(e))
 
 
 def deliver_update(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str, status: int,
@@ -2063,6 +2184,13 @@ def send_ready_heartbeat(cfg: Config, orch: Orchestrator, identity: Identity) ->
     return with_retries("Ready heartbeat", lambda: orch.heartbeat(identity, ROBOT_STATUS_READY), cfg.retry_seconds)
 
 
+def send_last_ready_heartbeat(cfg: Config, orch: Orchestrator, identity: Identity) -> None:
+    """One short attempt before exiting early: the Orchestrator sees this robot free of its job (it would
+    show it Working until it timed the robot out). Nothing is consumed after it."""
+    with contextlib.suppress(OrchestratorError):
+        orch.heartbeat(identity, ROBOT_STATUS_READY, timeout=min(cfg.request_timeout, 5.0))
+
+
 def consume_next_job(orch: Orchestrator) -> tuple[int, Optional[ConsumedJob]]:
     """Step 2. Never retried once the request may have reached the server: it is not idempotent."""
     try:
@@ -2093,7 +2221,11 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
     if cfg.verify_tls is False:
         logger.warning("TLS certificate verification is OFF ([orchestrator] verify_tls = false): anyone on "
                     "the network path can impersonate the Orchestrator")
+    if is_cleartext(cfg.host):
+        logger.warning("[orchestrator] host %s is plain http:// to another machine: the robot GUID and every "
+                       "password the robots fetch travel in clear text; use https://", cfg.host)
     orch = Orchestrator(cfg)
+    remove_stale_vendor_settings(cfg)
     recover_crashed_job(cfg, orch, store)
     jobs_done = 0
     pause_before_heartbeat = 0.0
@@ -2141,11 +2273,16 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
         logger.error("Orchestrator %s unreachable: %s. Check the network and [orchestrator] host in %s",
                   cfg.host, e, cfg.path)
         return EXIT_UNREACHABLE, True
+    except MachineFault as e:
+        job_logs = e.shipper
+        logger.error("%s. No further job is taken (each would fail the same way); exiting with code %d without "
+                     "logging off, so a person can look at this machine", e, EXIT_MACHINE_FAULT)
+        send_last_ready_heartbeat(cfg, orch, identity)
+        return EXIT_MACHINE_FAULT, False
     except (KeyboardInterrupt, Interrupted):
         with ignoring_interrupts():
             logger.warning("Interrupted; sending a last Ready heartbeat and exiting without logging off")
-            with contextlib.suppress(OrchestratorError):
-                orch.heartbeat(identity, ROBOT_STATUS_READY, timeout=min(cfg.request_timeout, 5.0))
+            send_last_ready_heartbeat(cfg, orch, identity)
         return EXIT_INTERRUPTED, False
     finally:
         if job_logs is not None:
@@ -2167,6 +2304,10 @@ def check(cfg: Config, lock: bool = True) -> int:
     print(f"machine:       {identity.machine}")
     print(f"IP / MAC:      {identity.ip or '?'} / {identity.mac or '?'}")
     print(f"scripts_dir:   {cfg.scripts_dir}")
+    others = readable_by_others(cfg.path)
+    if others:
+        print(f"WARNING:       {cfg.path} holds the robot GUID and {others}; restrict it to this account "
+              f"(--install-task does, on Windows)")
     try:
         reply = Orchestrator(cfg).heartbeat(identity, ROBOT_STATUS_READY)
     except RobotRefused as e:
@@ -2305,6 +2446,9 @@ class LogShipper:
     def _deliver(self, level: str, message: str) -> bool:
         """One entry, with both spellings of the form fields (see README); a few tries on 5xx/timeouts."""
         assert self.orch is not None
+        # The robot GUID is a credential every operator could read in the job log: masked in any entry
+        # (a robot that prints its environment or config, the output tail), in any of its printed forms.
+        message = mask_secrets(message, [self.cfg.robot_guid], ignore_case=True)
         fields = {"robot_guid": self.cfg.robot_guid, "process_version_guid": self._version_guid,
                   "job_guid": self.job.guid, "level": ORCHESTRATOR_LEVELS[level], "message": message,
                   "RobotGUID": self.cfg.robot_guid, "ProcessVersionGUID": self._version_guid,
@@ -2357,7 +2501,7 @@ class LogShipper:
 
 def parse_robot_entry(line: bytes) -> tuple[str, str]:
     try:
-        entry = json.loads(line)
+        entry = parse_json(line)
         level = str(entry.get("level", "info")).lower()
         message = str(entry.get("message", ""))
     except (ValueError, AttributeError):
@@ -2464,21 +2608,71 @@ def task_definition(cfg: Config, user: str) -> str:
     return '<?xml version="1.0" encoding="UTF-16"?>\n' + ET.tostring(task, encoding="unicode") + "\n"
 
 
-def run_schtasks(*args: str) -> tuple[int, str]:
-    """schtasks.exe without a shell; its output is in the console's OEM code page.
+def run_tool(command: list[str], timeout: float = 60) -> tuple[int, str]:
+    """A helper command (schtasks, icacls, taskkill, the log-off command): no shell, no window, no stdin.
 
-    The output goes through a file, not a pipe: schtasks may start the Task Scheduler service, and a
-    process that inherits a pipe's handle keeps it open after schtasks ends (seen under Wine).
+    Windows: these are console programs; started from pythonw.exe without CREATE_NO_WINDOW each would
+    open a console window on the robot's desktop and could take the focus from the application a robot
+    drives. stdin is NUL, never the framework's own (possibly stale) handle. The output goes through a
+    file, not a pipe: schtasks may start the Task Scheduler service, and a process that inherits a
+    pipe's handle keeps it open after schtasks ends (seen under Wine). Console programs write the OEM
+    code page. Returns (exit code, output in one line); -1 when the command could not run or timed out.
     """
+    options: dict[str, Any] = {"creationflags": subprocess.CREATE_NO_WINDOW} if IS_WINDOWS else {}
     with tempfile.TemporaryFile() as output:
         try:
-            result = subprocess.run(["schtasks", *args], stdin=subprocess.DEVNULL, stdout=output,
-                                    stderr=subprocess.STDOUT, timeout=60, check=False)
+            result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                    timeout=timeout, check=False, **options)
         except (OSError, subprocess.TimeoutExpired) as e:
-            return -1, str(e)
+            return -1, clean(e, 300)
         output.seek(0)
         text = output.read().decode("oem" if IS_WINDOWS else "utf-8", errors="replace")
     return result.returncode, clean(text.strip(), 300)
+
+
+def run_schtasks(*args: str) -> tuple[int, str]:
+    return run_tool(["schtasks", *args])
+
+
+# Groups that take in every robot account of a terminal server (SDDL aliases and their SIDs).
+BROAD_SIDS = {"WD": "Everyone", "S-1-1-0": "Everyone", "AU": "Authenticated Users", "S-1-5-11": "Authenticated Users",
+              "BU": "Users", "S-1-5-32-545": "Users", "IU": "INTERACTIVE", "S-1-5-4": "INTERACTIVE"}
+
+
+def readable_by_others(path: str) -> Optional[str]:
+    """Why accounts other than this one can read `path` (it holds the robot GUID), or None.
+
+    Windows: `icacls /save` writes the access list as SDDL, which, unlike icacls' listing, does not
+    depend on the display language; an allow entry for a group every account is in is reported.
+    """
+    try:
+        if not IS_WINDOWS:
+            mode = os.stat(path).st_mode & 0o777
+            return f"its mode is {mode:03o}: group or others can read it" if mode & 0o044 else None
+        with tempfile.TemporaryDirectory() as folder:
+            saved = os.path.join(folder, "acl.txt")
+            code, _ = run_tool(["icacls", path, "/save", saved])
+            if code != 0 or not os.path.isfile(saved):
+                return None  # cannot tell (no icacls): say nothing rather than guess
+            with open(saved, "rb") as f:
+                sddl = f.read().decode("utf-16-le", errors="replace").lstrip("\ufeff")
+    except OSError:
+        return None
+    allowed = re.findall(r"\((?:A|OA);[^;()]*;[^;()]*;[^;()]*;[^;()]*;([^;()]+)", sddl)  # (A;flags;rights;;;SID)
+    groups = {BROAD_SIDS[sid.upper()] for sid in allowed if sid.upper() in BROAD_SIDS}
+    return f"its access list lets {', '.join(sorted(groups))} read it" if groups else None
+
+
+def restrict_to_account(path: str, user: str) -> Optional[str]:
+    """Windows: `path` (a file, or a folder and all it holds) usable only by `user`, Administrators and
+    SYSTEM. Returns what went wrong, or None. Many robot accounts share one terminal server: the config
+    holds the robot GUID, and log_dir holds job contexts, outputs and the vendor settings file."""
+    inherit = "(OI)(CI)" if os.path.isdir(path) else ""
+    code, output = run_tool(["icacls", path, "/reset", "/T", "/Q"] if inherit else ["icacls", path, "/reset", "/Q"])
+    if code == 0:
+        grants = [f"{user}:{inherit}F", f"*S-1-5-32-544:{inherit}F", f"*S-1-5-18:{inherit}F"]  # Administrators, SYSTEM
+        code, output = run_tool(["icacls", path, "/inheritance:r", "/Q", "/grant:r", *grants])
+    return None if code == 0 else f"icacls exited with {code}: {output}"
 
 
 def task_exists(name: str) -> bool:
@@ -2518,6 +2712,14 @@ def install_task(cfg: Config, user: str, dry_run: bool) -> int:
     print(f"Task {name} {'replaced' if existed else 'created'}: at logon of {user} and on remote connection to "
           f"that user's session, runs {task_python()} {os.path.join(FRAMEWORK_DIR, 'robot_framework.py')} "
           f"--config {cfg.path}")
+    os.makedirs(cfg.log_dir, exist_ok=True)
+    for path in (cfg.path, cfg.log_dir):
+        problem = restrict_to_account(path, user)
+        if problem:
+            print(f"robot_framework: could not restrict {path} to {user}, Administrators and SYSTEM ({problem}); "
+                  f"other accounts on this machine may read the robot GUID", file=sys.stderr)
+        else:
+            print(f"Access to {path} restricted to {user}, Administrators and SYSTEM")
     return EXIT_OK
 
 
@@ -2551,14 +2753,11 @@ def log_off(cfg: Config) -> None:
         logger.info("Not Windows: skipping the default log-off command %r", cfg.logoff_command)
         return
     logger.info("Logging off: %s", cfg.logoff_command)
-    try:
-        result = subprocess.run(command, capture_output=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        logger.error("Log-off command %r failed: %s; check [session] logoff_command", cfg.logoff_command, e)
-        return
-    if result.returncode != 0:
-        logger.error("Log-off command %r exited with %d: %s", cfg.logoff_command, result.returncode,
-                  clean(result.stderr.decode(errors="replace") or result.stdout.decode(errors="replace")))
+    code, output = run_tool(command)
+    if code == -1:
+        logger.error("Log-off command %r failed: %s; check [session] logoff_command", cfg.logoff_command, output)
+    elif code != 0:
+        logger.error("Log-off command %r exited with %d: %s", cfg.logoff_command, code, output)
 
 
 _cleanup_done = threading.Event()
