@@ -46,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -109,6 +110,7 @@ ENV_CONTEXT_FILE = "ROBOT_CONTEXT_FILE"
 ENV_STOP_FILE = "ROBOT_STOP_FILE"
 ENV_CONFIG_FILE = "ROBOT_FRAMEWORK_CONFIG"  # the robot API reads the framework's config from here
 ENV_LOG_FILE = "ROBOT_LOG_FILE"  # log() appends entries here; the framework ships them
+ENV_TASKS_FILE = "ROBOT_TASKS_FILE"  # the task ledger: tasks taken and outcomes set (see settle_tasks)
 
 # --- Internal limits --------------------------------------------------------------------------
 BODY_SNIPPET = 200  # characters of a bad response body quoted in the log
@@ -130,6 +132,9 @@ LOG_FLUSH_SECONDS = 5.0  # what is still queued when a job ends gets this long
 LOG_POLL_INTERVAL = 1.0  # seconds between two looks at the robot's log file
 LOG_ATTEMPTS = 3  # tries per entry on 5xx / timeouts, then it is dropped
 LOG_READ_MAX = MIB  # bytes of the robot's log file read at a time
+TASKS_LEDGER = "tasks.jsonl"  # in the job folder: tasks the robot took and outcomes it set (robot API)
+TASKS_LEDGER_SETTLED = "tasks-settled.jsonl"  # the same, once every outcome was delivered
+TASK_SETTLE_SECONDS = 5.0  # retries per task outcome at job end (after the final status went out)
 OUTPUT_TAIL_LINES = 20  # lines of the robot's output sent with a job that did not succeed
 OUTPUT_TAIL_BYTES = 4096
 ORCHESTRATOR_LEVELS = {"debug": "Debug", "info": "Info", "warning": "Warning", "error": "Error",
@@ -174,6 +179,53 @@ class RobotApiError(Exception):
 
 class NotFoundError(RobotApiError):
     """The asset, queue or task named does not exist on the Orchestrator."""
+
+
+class BusinessError(Exception):
+    """Raise inside `with task:` when the item itself is wrong (bad data, a rule says no): the task is set
+    Failed (business exception), a person should look at it, and the task loop goes on."""
+
+
+class ApplicationError(Exception):
+    """Raised by tasks() after max_consecutive_failures application failures in a row: the application the
+    robot drives is probably broken, so the rest of the queue is left New (the job then fails)."""
+
+
+class Task(dict):
+    """A queue task (guid, name, parameters as a dict, ...). `with task:` sets its outcome when the block
+    ends: Success; Failed (business exception) on BusinessError; Failed (application exception) on any
+    other Exception; back to New on KeyboardInterrupt / SystemExit (a soft stop), which goes on up.
+    A status the robot set itself inside the block is kept."""
+
+    outcome: str = ""  # "success", "business", "application", "stopped" or "own" once the block ended
+
+    def __enter__(self) -> Task:
+        _task_reported.discard(self["guid"])
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        guid, name = self["guid"], self.get("name") or self["guid"]
+        if exc_type is not None and not issubclass(exc_type, Exception):  # KeyboardInterrupt, SystemExit
+            self.outcome = "stopped"
+            log(f"Task {name!r}: interrupted ({exc_type.__name__}); put back to New", "warning")
+            set_task_status(guid, TASK_NEW)
+            return False  # a soft stop ends the loop and the robot
+        if guid in _task_reported:
+            self.outcome = "own"
+        elif exc_type is None:
+            self.outcome = "success"
+            set_task_status(guid, TASK_SUCCESS)
+        elif issubclass(exc_type, BusinessError):
+            self.outcome = "business"
+            log(f"Task {name!r}: business exception: {exc}", "warning")
+            set_task_status(guid, TASK_FAILED_BUSINESS)
+        else:
+            self.outcome = "application"
+            last_lines = "".join(traceback.format_exception(exc_type, exc, tb)).strip().splitlines()[-6:]
+            log(f"Task {name!r}: application exception: {exc_type.__name__}: {exc}\n" + "\n".join(last_lines),
+                "error")
+            set_task_status(guid, TASK_FAILED_APPLICATION)
+        return True  # the loop goes on with the next task
 
 
 class Credential(tuple):
@@ -312,30 +364,66 @@ def add_task(queue: str, name: str, parameters: Optional[dict[str, Any]] = None)
     return guid
 
 
-def next_task(queue: str) -> Optional[dict[str, Any]]:
+def tasks(queue: str, max_consecutive_failures: int = 3) -> Iterator[Task]:
+    """The task loop: yields the queue's tasks, each taken (In progress), until the queue is empty or a
+    stop is requested. Use each as `with task:` (see Task). After `max_consecutive_failures` application
+    failures in a row it raises ApplicationError and leaves the rest of the queue New (0: no limit)."""
+    failures = 0
+    while not stop_requested():
+        task = next_task(queue)
+        if task is None:
+            return
+        yield task
+        if task.outcome == "stopped":
+            return
+        failures = failures + 1 if task.outcome == "application" else 0
+        if max_consecutive_failures and failures >= max_consecutive_failures:
+            raise ApplicationError(f"queue {queue!r}: {failures} application failures in a row; the rest of the "
+                                   f"queue is left New")
+
+
+def next_task(queue: str) -> Optional[Task]:
     """Take the queue's next New task and mark it In progress; None when the queue is empty.
 
-    The task comes with `parameters` decoded to a dict. Report its outcome with set_task_status().
+    The task comes with `parameters` decoded to a dict; a task whose parameters are not a JSON object is
+    set Failed (application exception) with the reason in the job log, and the next one is taken.
+    Report the outcome with set_task_status(), or use `with task:`. Taking is one robot at a time per
+    queue on this machine (a lock shared by every robot account); see the README for several machines.
     """
-    what = f"queue {queue!r}"
-    try:
-        body = robot_call(what, "GET", f"/api/queue/lastTask/{url_part(queue)}", empty_ok=True)
-    except EmptyNotFound:
-        return None  # a 404 without a word is how some servers say "nothing queued"
-    if not isinstance(body, dict) or not body:
-        return None  # empty body, null or {}: the queue is empty
-    task = decode_task(body)
-    guid = task.get("guid")
-    if not isinstance(guid, str) or not guid:
-        raise RobotApiError(f"{what}: the Orchestrator answered a task without a guid: {clean(body)}")
-    set_task_status(guid, TASK_IN_PROGRESS)
-    return task
+    while True:
+        with queue_lock(queue):
+            task = take_task(queue)
+        if task is None or task.pop("_bad_parameters", None) is None:
+            return task
+        log(f"Task {task.get('name')!r} ({task['guid']}): parameters are not a JSON object; marked Failed "
+            f"(application exception) and skipped", "error")
+        set_task_status(task["guid"], TASK_FAILED_APPLICATION)
 
 
 def set_task_status(task_guid: str, status: int) -> None:
-    """Report a task's outcome: TASK_SUCCESS, TASK_FAILED_BUSINESS, TASK_FAILED_APPLICATION, ..."""
+    """Report a task's outcome: TASK_SUCCESS, TASK_FAILED_BUSINESS, TASK_FAILED_APPLICATION, ...
+
+    The outcome is written to the job's task ledger before it is sent. When the Orchestrator cannot be
+    reached within the retry policy, it stays there, a warning is printed, and this returns normally:
+    the framework delivers it later (job end, later heartbeats, next start). A rejection (404, other
+    4xx) raises as before."""
     if isinstance(status, bool) or status not in TASK_STATUS_NAMES:
         raise ValueError(f"set_task_status: status must be one of the TASK_* constants (0-6), not {status!r}")
+    if status != TASK_IN_PROGRESS:
+        _task_reported.add(task_guid)
+    seq = ledger_append({"event": "status", "guid": task_guid, "status": status})
+    try:
+        send_task_status(task_guid, status)
+    except ServerUnavailable as e:
+        if seq is None:
+            raise  # outside the framework there is no ledger to keep it in
+        print(f"robot_framework: {e}; the outcome is kept and the framework delivers it later", file=sys.stderr,
+              flush=True)
+        return
+    ledger_append({"event": "sent", "ref": seq})
+
+
+def send_task_status(task_guid: str, status: int) -> None:
     robot_call(f"task {task_guid!r} -> {TASK_STATUS_NAMES[status]}", "PUT", "/api/task/update",
                {"guid": task_guid, "status": status}, empty_ok=True)
 
@@ -343,7 +431,11 @@ def set_task_status(task_guid: str, status: int) -> None:
 def current_task() -> Optional[dict[str, Any]]:
     """The Task that came with this job from consumeNextJob, decoded; None when the job has none."""
     task = decode_nested(job_context().get("task"))
-    return decode_task(task) if isinstance(task, dict) and task else None
+    if not isinstance(task, dict) or not task:
+        return None
+    decoded = decode_task(task)
+    decoded.pop("_bad_parameters", None)
+    return decoded
 
 
 # =================================================================================================
@@ -1279,8 +1371,163 @@ def robot_call(what: str, method: str, endpoint: str, fields: Optional[dict[str,
                 raise EmptyNotFound(f"{what}: not found on {orch.cfg.host} (HTTP 404, empty answer)") from None
             raise NotFoundError(f"{what}: not found on {orch.cfg.host} (HTTP 404)") from None
         raise RobotApiError(f"{where}: {e}") from None
-    except (OrchestratorError, Unreachable) as e:
-        raise RobotApiError(f"{where}: {e}") from None
+    except Unreachable as e:
+        raise ServerUnavailable(f"{where}: {e}") from None
+    except OrchestratorError as e:
+        raise (ServerUnavailable if e.transient else RobotApiError)(f"{where}: {e}") from None
+
+
+class ServerUnavailable(RobotApiError):
+    """The Orchestrator could not be reached, or kept failing, for retry_seconds (not a rejection)."""
+
+
+# --- queue tasks: the ledger and the lock ---
+_task_reported: set[str] = set()  # tasks whose outcome the robot set itself (`with task:` keeps it)
+_ledger_lock = threading.Lock()
+_ledger_seq: list[int] = []  # the last sequence number written, once the ledger was read
+
+
+def ledger_append(record: dict[str, Any]) -> Optional[int]:
+    """Append one record to the job's task ledger (ROBOT_TASKS_FILE), on disk before anything is sent.
+
+    Records: taken / uncertain (the In progress update may or may not have reached the server), status
+    (an outcome to deliver), sent (the Orchestrator acknowledged the status record numbered `ref`). The
+    framework reads it when the job ends (settle_tasks). Returns the record's sequence number; None
+    outside the framework.
+    """
+    path = os.environ.get(ENV_TASKS_FILE)
+    if not path:
+        return None
+    with _ledger_lock:
+        if not _ledger_seq:
+            _ledger_seq.append(max((as_int(r.get("seq")) or 0 for r in read_ledger(path)), default=0))
+        _ledger_seq[0] += 1
+        line = json.dumps({"seq": _ledger_seq[0], "at": time.time(), **record}, ensure_ascii=False) + "\n"
+        with open(path, "a", encoding="utf-8") as f:  # one write per record: lines stay whole
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())  # durable before the call it announces: a crash cannot lose it
+        return _ledger_seq[0]
+
+
+def read_ledger(path: str) -> list[dict[str, Any]]:
+    """The ledger's records; a torn last line (a crash mid-write) is skipped."""
+    records = []
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                with contextlib.suppress(ValueError):
+                    record = parse_json(line)
+                    if isinstance(record, dict) and isinstance(record.get("guid", ""), str):
+                        records.append(record)
+    except FileNotFoundError:
+        pass
+    return records
+
+
+def take_task(queue: str) -> Optional[Task]:
+    """lastTask, then In progress (the caller holds the queue lock); the ledger records the take."""
+    what = f"queue {queue!r}"
+    try:
+        body = robot_call(what, "GET", f"/api/queue/lastTask/{url_part(queue)}", empty_ok=True)
+    except EmptyNotFound:
+        return None  # a 404 without a word is how some servers say "nothing queued"
+    if not isinstance(body, dict) or not body:
+        return None  # empty body, null or {}: the queue is empty
+    task = Task(decode_task(body))
+    guid = task.get("guid")
+    if not isinstance(guid, str) or not guid:
+        raise RobotApiError(f"{what}: the Orchestrator answered a task without a guid: {clean(body)}")
+    try:
+        send_task_status(guid, TASK_IN_PROGRESS)
+    except ServerUnavailable:
+        # It may have reached the server: the framework puts it back to New when the job ends.
+        ledger_append({"event": "uncertain", "guid": guid, "name": task.get("name")})
+        raise
+    ledger_append({"event": "taken", "guid": guid, "name": task.get("name"), "queue": queue})
+    return task
+
+
+QUEUE_LOCK_WAIT = 300.0  # seconds a robot waits for another robot's take (two calls, each with retries)
+
+
+@contextlib.contextmanager
+def queue_lock(queue: str) -> Iterator[None]:
+    """One robot at a time takes from `queue` on this machine, whatever account it runs as.
+
+    The Orchestrator's take is two calls (lastTask, then In progress): two robots in between would get
+    the same task. Windows: a named mutex in the Global namespace (shared by every session of a terminal
+    server), with a DACL that lets every account use it; it is released when its holder dies. POSIX: a
+    file lock in the system temp folder (shared by every account), also released by the OS on death.
+    The lock is per queue reference: robots must name a queue the same way (name or GUID) to share it.
+    """
+    name = "robot_framework-queue-" + hashlib.sha256(str(queue).encode("utf-8")).hexdigest()[:16]
+    deadline = time.monotonic() + QUEUE_LOCK_WAIT
+    if IS_WINDOWS:
+        with windows_global_mutex(name, deadline):
+            yield
+        return
+    import fcntl
+
+    fd = os.open(os.path.join(tempfile.gettempdir(), name + ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o666)  # the first account to create it lets the others open it too
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RobotApiError(f"queue {queue!r}: another robot on this machine held the queue's lock "
+                                        f"for {QUEUE_LOCK_WAIT:g} s") from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # also releases the lock
+
+
+@contextlib.contextmanager
+def windows_global_mutex(name: str, deadline: float) -> Iterator[None]:
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
+    kernel32.CreateMutexW.restype = wintypes.HANDLE
+    kernel32.WaitForSingleObject.argtypes = [wintypes.HANDLE, wintypes.DWORD]
+    kernel32.ReleaseMutex.argtypes = [wintypes.HANDLE]
+    kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
+
+    class SecurityAttributes(ctypes.Structure):
+        _fields_ = [("nLength", wintypes.DWORD), ("lpSecurityDescriptor", ctypes.c_void_p),
+                    ("bInheritHandle", wintypes.BOOL)]
+
+    descriptor = ctypes.c_void_p()
+    # D:(A;;GA;;;WD): a DACL allowing everyone full access, so every robot account can open the mutex
+    # another account created (the default DACL would admit only its creator).
+    if not advapi32.ConvertStringSecurityDescriptorToSecurityDescriptorW("D:(A;;GA;;;WD)", 1,
+                                                                         ctypes.byref(descriptor), None):
+        raise RobotApiError(f"queue lock: cannot build its security descriptor (WinError {ctypes.get_last_error()})")
+    attributes = SecurityAttributes(ctypes.sizeof(SecurityAttributes), descriptor, False)
+    handle = kernel32.CreateMutexW(ctypes.byref(attributes), False, "Global\\" + name)
+    kernel32.LocalFree(descriptor)
+    if not handle:
+        raise RobotApiError(f"queue lock: cannot open mutex Global\\{name} (WinError {ctypes.get_last_error()})")
+    try:
+        while True:  # in slices, so Ctrl+C / a soft stop still reaches the robot's main thread
+            result = kernel32.WaitForSingleObject(handle, 200)
+            if result in (0, 0x80):  # WAIT_OBJECT_0, WAIT_ABANDONED (its holder died: ours now)
+                break
+            if result != 0x102 or time.monotonic() > deadline:  # not WAIT_TIMEOUT: a failure
+                raise RobotApiError(f"queue lock: waiting for mutex Global\\{name} failed or took over "
+                                    f"{QUEUE_LOCK_WAIT:g} s (result {result})")
+        try:
+            yield
+        finally:
+            kernel32.ReleaseMutex(handle)
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def url_part(name: str) -> str:
@@ -1312,6 +1559,8 @@ def decode_task(task: dict[str, Any]) -> dict[str, Any]:
             decoded[name] = field_of(task, name)
     parameters = decode_nested(field_of(task, "parameters"))
     decoded["parameters"] = parameters if isinstance(parameters, dict) else {}
+    if not isinstance(parameters, dict) and parameters not in (None, ""):
+        decoded["_bad_parameters"] = True  # next_task() fails such a task instead of handing it out
     return decoded
 
 
@@ -1581,6 +1830,7 @@ class JobFiles:
     stop: str
     robot_log: str  # log() entries waiting to be shipped to the Orchestrator
     settings: str  # the vendor framework's three-line settings file, for robots written for it
+    tasks: str  # the task ledger (TASKS_LEDGER)
 
 
 def resolve_robot_script(scripts_dir: str, name: str) -> tuple[list[str], str]:
@@ -1634,7 +1884,7 @@ def prepare_job_folder(cfg: Config, job: ConsumedJob) -> JobFiles:
     os.makedirs(folder, exist_ok=True)
     files = JobFiles(folder, os.path.join(folder, "context.json"), os.path.join(folder, "output.log"),
                      os.path.join(folder, "stop"), os.path.join(folder, "robot-log.jsonl"),
-                     os.path.join(folder, "settings.txt"))
+                     os.path.join(folder, "settings.txt"), os.path.join(folder, TASKS_LEDGER))
     with contextlib.suppress(FileNotFoundError):
         os.remove(files.stop)
     write_json_atomically(files.context, {"job": job.job, "process_version": job.process_version, "task": job.task},
@@ -1683,9 +1933,11 @@ def is_cleartext(host: str) -> bool:
 
 
 def prune_job_folders(jobs_dir: str, keep: int) -> None:
+    """Keep the newest `keep` job folders; a folder whose task ledger still has outcomes to deliver stays."""
     folders = sorted(d for d in os.listdir(jobs_dir) if os.path.isdir(os.path.join(jobs_dir, d)))
     for old in folders[:-keep]:
-        shutil.rmtree(os.path.join(jobs_dir, old), ignore_errors=True)
+        if not os.path.exists(os.path.join(jobs_dir, old, TASKS_LEDGER)):
+            shutil.rmtree(os.path.join(jobs_dir, old), ignore_errors=True)
 
 
 def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str], cwd: str) -> subprocess.Popen:
@@ -1701,6 +1953,7 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
         ENV_CONTEXT_FILE: files.context,
         ENV_STOP_FILE: files.stop,
         ENV_CONFIG_FILE: cfg.path,
+        ENV_TASKS_FILE: files.tasks,
         "PYTHONUNBUFFERED": "1",  # output reaches output.log as it is printed
         "PYTHONIOENCODING": "utf-8",  # Windows: a cp1252 file would make print() of non-Latin text crash
     })
@@ -1965,7 +2218,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
             # Written before the robot starts, so a framework crash from here on is cleaned up at the next
             # start (the job GUID is the marker). Not fsynced: a process crash keeps the page cache, and
             # the fsynced write below, made while the robot boots, covers a machine crash.
-            store.save_running(running_state(job, None), durable=False)
+            store.save_running(running_state(job, None, files.folder), durable=False)
             proc = start_robot(cfg, job, files, script_args, cwd)
         except (ValueError, OSError) as e:
             # ValueError: a fault of this job (its name, its script): the next job may well run.
@@ -1976,7 +2229,8 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
                       else f"could not start the robot: {e}")
             report_in_progress(cfg, orch, job)  # the Orchestrator sees the job taken, then Failed
             remove_vendor_settings(files)
-            finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, reason, started, shipper=shipper)
+            finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, reason, started, shipper=shipper,
+                       folder=files.folder if files else None)
             if machine_fault:
                 raise MachineFault(reason, shipper) from None
             return shipper
@@ -1987,7 +2241,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
         # final status.
         with HeartbeatWorker(cfg, orch, identity, job, wake) as heartbeats:
             try:
-                store.save_running(running_state(job, root))
+                store.save_running(running_state(job, root, files.folder))
             except OSError as e:  # the earlier, non-durable write still serves crash recovery
                 logger.error("Job %s: cannot write %s (%s); the robot keeps running", job.guid, store.running,
                              describe_os_error(e))
@@ -2015,7 +2269,8 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
                        "the framework was interrupted while the job ran" if interrupted
                        else f"internal error in the framework: {clean(e)}",
                        started, retry_seconds=min(cfg.retry_seconds, 5.0), shipper=shipper,
-                       output=files.output if files else None, flush_seconds=1.0)
+                       output=files.output if files else None, flush_seconds=1.0,
+                       folder=files.folder if files else None)
             shipper.close()
         raise
     if status in (JOB_STATUS_ABORTED, JOB_STATUS_FAILED) and proc.poll() is None:
@@ -2028,15 +2283,17 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
                                    f"{', '.join(leftovers)}")
     reap(proc)
     remove_vendor_settings(files)
-    finish_job(cfg, orch, store, job.guid, status, reason, started, shipper=shipper, output=files.output)
+    finish_job(cfg, orch, store, job.guid, status, reason, started, shipper=shipper, output=files.output,
+               folder=files.folder)
     prune_job_folders(os.path.dirname(files.folder), cfg.keep_jobs)  # after the job: off the start path
     return shipper
 
 
-def running_state(job: ConsumedJob, robot: Optional[psutil.Process]) -> dict[str, Any]:
-    """What crash recovery needs: the job (its GUID is the process marker) and the robot's identity."""
+def running_state(job: ConsumedJob, robot: Optional[psutil.Process], folder: str) -> dict[str, Any]:
+    """What crash recovery needs: the job (its GUID is the process marker), the robot's identity, and the
+    job folder (its task ledger: tasks the robot took are released)."""
     return {"job_guid": job.guid, "job_name": job.name, "pid": robot.pid if robot else None,
-            "create_time": robot.create_time() if robot else None}
+            "create_time": robot.create_time() if robot else None, "folder": folder}
 
 
 def report_in_progress(cfg: Config, orch: Orchestrator, job: ConsumedJob,
@@ -2076,10 +2333,12 @@ def reap(proc: subprocess.Popen) -> None:
 
 def finish_job(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str, status: int, reason: str,
                started: float, retry_seconds: Optional[float] = None, shipper: Optional[LogShipper] = None,
-               output: Optional[str] = None, flush_seconds: float = LOG_FLUSH_SECONDS) -> None:
+               output: Optional[str] = None, flush_seconds: float = LOG_FLUSH_SECONDS,
+               folder: Optional[str] = None) -> None:
     """Step 4: the final status is journaled first, so a crash or outage from here on cannot lose it.
 
-    The job's log entries (its end, the output tail) go to the Orchestrator only after the status.
+    Then the job's queue tasks are settled (folder: the job folder with its task ledger), and the job's
+    log entries (its end, the output tail) go to the Orchestrator, all after the status.
     """
     duration = time.monotonic() - started
     level = logging.INFO if status in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED) else logging.WARNING
@@ -2092,10 +2351,84 @@ def finish_job(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str
     # Cleared whether or not the journal could be written: the job is over, and a running-state file left
     # behind would make the next start report a job "framework restarted" whose true status went out.
     clear_running_or_say(store, job_guid)
-    deliver_update(cfg, orch, store, job_guid, status,
-                   cfg.retry_seconds if retry_seconds is None else retry_seconds)
+    delivered = deliver_update(cfg, orch, store, job_guid, status,
+                               cfg.retry_seconds if retry_seconds is None else retry_seconds)
+    if folder is not None:
+        settle_tasks(cfg, orch, folder, reason, shipper, TASK_SETTLE_SECONDS if delivered else 0.0)
     if shipper is not None:
         shipper.finish(status, reason, duration, output, flush_seconds)
+
+
+def settle_tasks(cfg: Config, orch: Orchestrator, folder: str, why: str, shipper: Optional[LogShipper] = None,
+                 seconds: float = 0.0) -> bool:
+    """No task is left In progress by a job, and no outcome a robot set is lost.
+
+    Reads the job's task ledger (written by the robot API; the robot is gone by now). Every task the job
+    took whose last outcome is missing (or In progress) gets Failed (application exception), said in the
+    job log; a take that may not have reached the server goes back to New. Then every outcome not yet
+    acknowledged (kept through an outage, or just added) is sent in the order it was set, each retried
+    for `seconds`; the first that fails stops the round (order is kept: the rest waits for the next
+    round). An outcome the robot set always wins over the release. When all is delivered the ledger is
+    renamed tasks-settled.jsonl, so later rounds skip the folder. Returns True then.
+    """
+    path = os.path.join(folder, TASKS_LEDGER)
+    records = read_ledger(path)
+    if not records:
+        return True
+    last_status = {r["guid"]: as_int(r.get("status")) for r in records if r.get("event") == "status"}
+    taken = {r["guid"]: (r.get("event"), r.get("name")) for r in records if r.get("event") in ("taken", "uncertain")}
+    for guid, (event, name) in taken.items():
+        if last_status.get(guid, TASK_IN_PROGRESS) != TASK_IN_PROGRESS:
+            continue
+        put_back = event == "uncertain"
+        status = TASK_NEW if put_back else TASK_FAILED_APPLICATION
+        append_ledger_record(path, records, {"event": "status", "guid": guid, "status": status})
+        message = (f"Task {clean(name, 100)!r} ({clean(guid, 60)}) was still In progress when the job ended "
+                   f"({why}): " + ("put back to New (its take may not have reached the Orchestrator)" if put_back
+                                   else f"marked {TASK_STATUS_NAMES[status]}"))
+        logger.warning("%s", message)
+        if shipper is not None:
+            shipper.add("warning", message)
+    acknowledged = {as_int(r.get("ref")) for r in records if r.get("event") == "sent"}
+    for record in list(records):
+        if record.get("event") != "status" or as_int(record.get("seq")) in acknowledged:
+            continue
+        guid, status = record["guid"], as_int(record.get("status"))
+        name = TASK_STATUS_NAMES.get(status or 0, status)
+        try:
+            with_retries(f"task {clean(guid, 60)} -> {name}", lambda g=guid, st=status: orch.call(
+                "PUT", "/api/task/update", {"guid": g, "status": st}, empty_ok=True), seconds)
+            logger.info("Task %s: status %s delivered", clean(guid, 60), name)
+        except RequestRejected as e:  # retrying cannot change a 4xx
+            logger.error("Task %s: the Orchestrator rejected status %s (%s); not retried", clean(guid, 60), name, e)
+        except (Unreachable, OrchestratorError) as e:
+            logger.warning("Task %s: status %s not delivered (%s); kept in %s for the next round",
+                           clean(guid, 60), name, e, path)
+            return False
+        append_ledger_record(path, records, {"event": "sent", "ref": record.get("seq")})
+    with contextlib.suppress(OSError):
+        retry_while_held(os.replace, path, os.path.join(folder, TASKS_LEDGER_SETTLED))
+    return True
+
+
+def append_ledger_record(path: str, records: list[dict[str, Any]], record: dict[str, Any]) -> int:
+    """The framework's own ledger record (the robot has exited), durably; returns its sequence number."""
+    seq = max((as_int(r.get("seq")) or 0 for r in records), default=0) + 1
+    line = {"seq": seq, "at": time.time(), **record}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    records.append(line)
+    return seq
+
+
+def deliver_task_ledgers(cfg: Config, orch: Orchestrator) -> None:
+    """Between jobs: ledgers of ended jobs with outcomes still undelivered (an outage, a crash), oldest
+    job first, one attempt each (the rest waits for the next round)."""
+    for path in sorted(glob.glob(os.path.join(glob.escape(os.path.join(cfg.log_dir, "jobs")), "*", TASKS_LEDGER))):
+        if not settle_tasks(cfg, orch, os.path.dirname(path), "the job ended before its outcome was reported"):
+            return
 
 
 def clear_running_or_say(store: RobotFiles, job_guid: str) -> None:
@@ -2157,8 +2490,9 @@ def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> N
         if candidate and isinstance(create_time, (int, float)) and abs(candidate.create_time() - create_time) < 0.01:
             root = candidate
     kill_job_processes(guid, root, "left over from a framework that stopped mid-job")
+    folder = state.get("folder")
     finish_job(cfg, orch, store, guid, JOB_STATUS_FAILED, "framework restarted while the job was running",
-               time.monotonic(), retry_seconds=0)
+               time.monotonic(), retry_seconds=0, folder=folder if isinstance(folder, str) else None)
 
 
 @contextlib.contextmanager
@@ -2242,6 +2576,7 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             if reply.error_code not in (HEARTBEAT_NO_ERROR, HEARTBEAT_JOB_ABORTING, HEARTBEAT_JOB_STOPPING):
                 logger.warning("Ready heartbeat: HeartbeatErrorCode %d (%s)", reply.error_code, reply.error_text)
             deliver_journal(cfg, orch, store)  # the server answers again: flush what an outage left
+            deliver_task_ledgers(cfg, orch)  # task outcomes an outage or a crash left, oldest job first
             if not reply.has_new_job:
                 logger.info("No job left for this robot (%d done in this run)", jobs_done)
                 return EXIT_OK, True

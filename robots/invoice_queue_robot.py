@@ -14,28 +14,20 @@ QUEUE = "invoices"
 def process(invoice: dict, login: str, password: str) -> None:
     """The real work (log in to the ERP with login/password, book the invoice) goes here."""
     if invoice.get("amount", 0) > 10_000:
-        raise ValueError(f"amount {invoice['amount']} needs a manager's approval")
+        raise rf.BusinessError(f"amount {invoice['amount']} needs a manager's approval")
 
 
 def main() -> int:
     login, password = rf.get_credential("ERP login")  # never print or log the password
     rf.log(f"signed in as {login}")
-    while not rf.stop_requested():
-        task = rf.next_task(QUEUE)  # marked In progress; None when the queue is empty
-        if task is None:
-            break
-        try:
+    # Each task is taken (In progress) by the loop; `with task:` sets its outcome: Success when the block
+    # ends normally, Failed (business exception) on rf.BusinessError, Failed (application exception) on
+    # any other exception (3 in a row end the job), back to New on a soft stop. The loop ends when the
+    # queue is empty or the Orchestrator asks this job to stop.
+    for task in rf.tasks(QUEUE, max_consecutive_failures=3):
+        with task:
             process(task["parameters"], login, password)
-        except ValueError as e:  # a business rule: a person must look at this item
-            rf.log(f"{task['name']}: {e}", level="warning")
-            rf.set_task_status(task["guid"], rf.TASK_FAILED_BUSINESS)
-            continue
-        except Exception as e:  # anything else: the application failed on this item
-            rf.log(f"{task['name']}: {e!r}", level="error")
-            rf.set_task_status(task["guid"], rf.TASK_FAILED_APPLICATION)
-            continue
-        rf.set_task_status(task["guid"], rf.TASK_SUCCESS)
-        rf.log(f"{task['name']}: booked")
+            rf.log(f"{task['name']}: booked")
     return 0
 
 

@@ -90,6 +90,7 @@ class Request:
 class Emulator:
     def __init__(self, robot_guid: Optional[str] = None, port: int = 0, tls: Optional[ssl.SSLContext] = None):
         self.robot_guid = robot_guid or str(uuid.uuid4())
+        self.robot_guids = {self.robot_guid}  # add_robot(): more robot accounts served by this Orchestrator
         self.port = port
         self.tls = tls
         self.jobs: list[Job] = []
@@ -140,6 +141,13 @@ class Emulator:
             self.connections.clear()
 
     # --- scenario control ---
+    def add_robot(self) -> str:
+        """Another robot account (its GUID) this Orchestrator knows; jobs are handed to any of them."""
+        guid = str(uuid.uuid4())
+        with self.lock:
+            self.robot_guids.add(guid)
+        return guid
+
     def add_job(self, name: str, task: Any = None, guid: Optional[str] = None) -> Job:
         job = Job(guid=guid or str(uuid.uuid4()), name=name, task=task)
         with self.lock:
@@ -158,8 +166,9 @@ class Emulator:
         """Make the next `times` requests to `endpoint` misbehave.
 
         kind: status (options code, text, retry_after, headers), html, drop, delay (seconds, then: the
-        JSON answered afterwards), body (text), trickle (headers, then one byte every `every` seconds of
-        a `size`-byte body), huge (`size` bytes of JSON padding; chunked=True: no Content-Length).
+        JSON answered afterwards), slow (seconds, then the normal answer), body (text), trickle (headers,
+        then one byte every `every` seconds of a `size`-byte body), huge (`size` bytes of JSON padding;
+        chunked=True: no Content-Length).
         match: only requests whose form fields include these values (e.g. {"Status": "3"}).
         """
         with self.lock:
@@ -196,12 +205,14 @@ class Emulator:
             self.requests.append(Request(method, endpoint, path, fields, authorization, time.time()))
             self.changed.notify_all()
             fault = self._take_fault(endpoint, fields)
-        if fault:
+        if fault and fault["kind"] == "slow":
+            time.sleep(fault.get("seconds", 1.0))
+        elif fault:
             return 0, fault
         if endpoint == "other":
             return 404, {"error": "no such endpoint"}
         if endpoint in ("log", "asset", "queue", "task"):
-            if authorization != "Basic " + base64.b64encode(self.robot_guid.encode()).decode():
+            if authorization not in {"Basic " + base64.b64encode(g.encode()).decode() for g in self.robot_guids}:
                 return 401, {"error": "unauthorized"}
             return getattr(self, f"_{endpoint}")(method, path, fields)
         if endpoint == "update":
@@ -214,7 +225,7 @@ class Emulator:
         # a well-formed but unknown GUID gets error code 101, as the algorithm document describes.
         if authorization != "Basic " + base64.b64encode(fields.get("RobotGUID", "").encode()).decode():
             return 401, {"error": "unauthorized"}
-        known = fields.get("RobotGUID") == self.robot_guid
+        known = fields.get("RobotGUID") in self.robot_guids
         if endpoint == "heartbeat":
             return self._heartbeat(fields, known)
         return self._consume(known)
@@ -264,10 +275,13 @@ class Emulator:
             self.queues[queue["guid"]] = queue
         return queue
 
-    def add_task(self, queue_name: str, name: str, parameters: Optional[dict] = None) -> dict:
+    def add_task(self, queue_name: str, name: str, parameters: Optional[dict] = None,
+                 raw_parameters: Optional[str] = None) -> dict:
+        """raw_parameters: the parameters field as it is (not JSON, a list, ...), for bad task data."""
         with self.lock:
             queue = self._find(self.queues, queue_name)
-            task = {"guid": str(uuid.uuid4()), "name": name, "parameters": json.dumps(parameters or {}),
+            encoded = raw_parameters if raw_parameters is not None else json.dumps(parameters or {})
+            task = {"guid": str(uuid.uuid4()), "name": name, "parameters": encoded,
                     "status": 0, "queue_guid": queue["guid"], "history": []}
             queue["tasks"].append(task)
         return task
@@ -302,7 +316,7 @@ class Emulator:
                                                             "Message"))}
         chosen = {"snake": snake, "pascal": pascal}.get(self.log_spelling or "")
         entry = chosen or (snake if snake["message"] is not None else pascal)
-        if entry["message"] is None or entry["level"] not in LEVELS or entry["robot_guid"] != self.robot_guid:
+        if entry["message"] is None or entry["level"] not in LEVELS or entry["robot_guid"] not in self.robot_guids:
             return 400, {"error": "bad log entry"}
         with self.changed:
             self.logs.append({**entry, "at": time.time()})
@@ -560,7 +574,12 @@ def serve(port: int, guid: Optional[str], jobs: list[str], data: Optional[str], 
         while True:  # what the framework and the robots do, as it happens
             time.sleep(0.5)
             for r in emulator.calls()[shown_calls:]:
-                if r.endpoint in ("update", "task", "asset") and r.method != "GET":
+                if r.endpoint == "task" and r.method == "PUT":  # a task's status, by name
+                    with contextlib.suppress(StopIteration, ValueError):
+                        name = emulator.task(r.fields.get("guid", ""))["name"]
+                        status = TASK_STATUS_NAMES.get(int(r.fields.get("status", "-1")), r.fields.get("status"))
+                        print(f"  task {name!r} -> {status}", flush=True)
+                elif r.endpoint in ("update", "task", "asset") and r.method != "GET":
                     shown = {k: v for k, v in r.fields.items() if k not in ("password", "RobotGUID")}
                     print(f"  {r.method:4} {r.path} {shown}", flush=True)
                 shown_calls += 1

@@ -217,4 +217,5 @@ def test_local_queue_workflow_from_the_readme(tmp_path):
     shown = output.read_text(encoding="utf-8")
     assert "asset 'ERP login' (credentials): login 'robot01', password ***" in shown
     assert "example-only-password" not in shown
-    assert "INV-1001: booked" in shown and "INV-1002: amount 25000 needs a manager's approval" in shown
+    assert "INV-1001: booked" in shown and "Task 'INV-1002': business exception: amount 25000 needs" in shown
+    assert "task 'INV-1001' -> Success" in shown and "task 'INV-1002' -> Failed (business exception)" in shown
