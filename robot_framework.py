@@ -2133,7 +2133,7 @@ def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files
         exit_code = proc.returncode  # set by the exit watcher
         if exit_code is not None:
             if stop_deadline is not None:
-                return JOB_STATUS_STOPPED, f"stopped on request (exit code {exit_code})"
+                return JOB_STATUS_STOPPED, f"stopped on request, {describe_exit(exit_code)}"
             if exit_code == 0:
                 return JOB_STATUS_SUCCESS, "exit code 0"
             return JOB_STATUS_FAILED, describe_exit(exit_code)

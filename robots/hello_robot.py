@@ -29,6 +29,9 @@ def main() -> int:
                 return 0
             print(f"step {step}/{STEPS}")
             time.sleep(0.2)
+    except KeyboardInterrupt:  # Linux/macOS: the Stop's SIGINT arrived mid-step
+        print("Stop requested (interrupt): finishing cleanly")
+        return 0
     finally:
         print("cleaning up (close browsers, files, ...)")
     return 0

@@ -10,6 +10,8 @@ Standalone:
     python tests/orchestrator_emulator.py --serve --port 4500 --job hello_robot
     python tests/orchestrator_emulator.py --serve --data robots/example_data.json --job invoice_queue_robot \
         --write-config local.ini                    # then: python robot_framework.py --config local.ini --once
+    ... --serve --job hello_robot --stop-after 1 --exit-when-idle   # a soft-stop rehearsal, unattended
+While serving, stdin takes commands: stop, abort, job NAME, state, quit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import base64
 import contextlib
 import json
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -556,42 +559,158 @@ def demo() -> int:
     return 0 if code == 0 and emulator.jobs[0].status == 4 else 1
 
 
-def serve(port: int, guid: Optional[str], jobs: list[str], data: Optional[str], config: Optional[str]) -> int:
+def serve(port: int, guid: Optional[str], jobs: list[str], data: Optional[str], config: Optional[str],
+          stop_after: Optional[float] = None, abort_after: Optional[float] = None,
+          exit_when_idle: bool = False) -> int:
     emulator = Emulator(robot_guid=guid, port=port)
     if data:
         emulator.load_data(data)
     emulator.start()
     for name in jobs:
         emulator.add_job(name)
-    print(f"Orchestrator emulator on {emulator.url}, robot GUID {emulator.robot_guid}; Ctrl+C to stop", flush=True)
+    say(f"Orchestrator emulator on {emulator.url}, robot GUID {emulator.robot_guid}")
     if config:
         write_config(config, emulator, os.path.join(os.path.dirname(os.path.abspath(config)), "logs"),
                      **{"robot.heartbeat_interval": 2, "orchestrator.retry_seconds": 30})
-        print(f"wrote {config}: python robot_framework.py --config {config} --once --no-logoff")
+        say(f"wrote {config}: python robot_framework.py --config {config} --once --no-logoff")
     show_services(emulator)
-    shown_logs, shown_calls = 0, 0
-    try:
-        while True:  # what the framework and the robots do, as it happens
-            time.sleep(0.5)
-            for r in emulator.calls()[shown_calls:]:
-                if r.endpoint == "task" and r.method == "PUT":  # a task's status, by name
-                    with contextlib.suppress(StopIteration, ValueError):
-                        name = emulator.task(r.fields.get("guid", ""))["name"]
-                        status = TASK_STATUS_NAMES.get(int(r.fields.get("status", "-1")), r.fields.get("status"))
-                        print(f"  task {name!r} -> {status}", flush=True)
-                elif r.endpoint in ("update", "task", "asset") and r.method != "GET":
-                    shown = {k: v for k, v in r.fields.items() if k not in ("password", "RobotGUID")}
-                    print(f"  {r.method:4} {r.path} {shown}", flush=True)
-                shown_calls += 1
-            for entry in emulator.logs[shown_logs:]:
-                print(f"  log {entry['level']:8} {entry['message']}", flush=True)
-                shown_logs += 1
-    except KeyboardInterrupt:
-        pass
-    for j in emulator.view():
-        print(f"job {j['guid']} {j['name']}: {' -> '.join(JOB_STATUS_NAMES.get(s, str(s)) for s in j['history'])}")
-    show_services(emulator)
-    return 0
+    bench = Workbench(emulator, stop_after, abort_after, exit_when_idle)
+    say("Commands (type them here): stop, abort (the running job), job NAME (queue another), state, quit"
+        + ("; exits by itself once every job has a final status" if exit_when_idle else "; Ctrl+C also quits"))
+    return bench.run()
+
+
+def say(line: str) -> None:
+    """Every live line is flushed at once, so `| tee` or a log file shows it as it happens."""
+    print(line, flush=True)
+
+
+class Workbench:
+    """--serve as a robot author's workbench: what the framework and the robot do, line by line in the
+    order the requests arrived; Stop and Abort on a keystroke (stdin) or a timer; an end by itself."""
+
+    def __init__(self, emulator: Emulator, stop_after: Optional[float], abort_after: Optional[float],
+                 exit_when_idle: bool) -> None:
+        self.emu, self.stop_after, self.abort_after = emulator, stop_after, abort_after
+        self.exit_when_idle = exit_when_idle
+        self.quit = threading.Event()
+        self.started: dict[str, float] = {}  # job guid -> when its In Progress arrived
+        self.final_seen = False  # a final job status arrived, and no Ready heartbeat since
+        self.ready_after_final = False  # the framework sent a Ready heartbeat after the last final status
+
+    def run(self) -> int:
+        # SIGINT too: a shell that starts the emulator in the background makes it ignore SIGINT.
+        for name in ("SIGINT", "SIGTERM"):
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(getattr(signal, name), lambda *_: self.quit.set())
+        threading.Thread(target=self.read_commands, name="commands", daemon=True).start()
+        shown = 0
+        while not self.quit.is_set():
+            with self.emu.changed:
+                self.emu.changed.wait(0.1)
+            calls = self.emu.calls()
+            for request in calls[shown:]:
+                self.show(request)
+            shown = len(calls)
+            self.apply_timers()
+            if self.exit_when_idle and self.idle():
+                # The job's last log entries travel after its final status: show them before the end.
+                self.wait_quiet(shown)
+                for request in self.emu.calls()[shown:]:
+                    self.show(request)
+                say("every job has a final status and the framework sent its next Ready heartbeat: exiting")
+                break
+        self.show_state()
+        self.emu.stop()
+        return 0
+
+    def wait_quiet(self, seen: int, quiet: float = 1.0, longest: float = 10.0) -> None:
+        """Until no request arrived for `quiet` seconds (at most `longest`)."""
+        deadline, last_change = time.monotonic() + longest, time.monotonic()
+        while time.monotonic() < min(deadline, last_change + quiet):
+            time.sleep(0.05)
+            if len(self.emu.calls()) != seen:
+                seen, last_change = len(self.emu.calls()), time.monotonic()
+
+    def job(self, guid: str) -> Optional[Job]:
+        with self.emu.lock:
+            return next((j for j in self.emu.jobs if j.guid == guid), None)
+
+    def show(self, r: Request) -> None:
+        if r.endpoint == "update":
+            job, status = self.job(r.fields.get("guid", "")), int(r.fields.get("status") or -1)
+            if job is None:
+                return
+            if status == 8:
+                self.started.setdefault(job.guid, time.monotonic())
+            if status in FINAL_STATUSES:
+                self.final_seen, self.ready_after_final = True, False
+            say(f"  job {job.name!r} -> {JOB_STATUS_NAMES.get(status, status)}")
+        elif r.endpoint == "heartbeat" and r.fields.get("Status") == "2" and self.final_seen:
+            self.final_seen = False
+            self.ready_after_final = True
+        elif r.endpoint == "task" and r.method == "PUT":
+            with contextlib.suppress(StopIteration, ValueError):
+                name = self.emu.task(r.fields.get("guid", ""))["name"]
+                status = TASK_STATUS_NAMES.get(int(r.fields.get("status", "-1")), r.fields.get("status"))
+                say(f"  task {name!r} -> {status}")
+        elif r.endpoint == "task" and r.method == "POST":
+            say(f"  task {r.fields.get('name')!r} added to queue {r.fields.get('queue_guid')!r}")
+        elif r.endpoint == "asset" and r.method == "PUT":
+            changed = ", ".join("password ***" if k == "password" else f"{k} {v!r}" for k, v in r.fields.items()
+                                if k != "guid")
+            say(f"  asset {r.fields.get('guid')!r} updated: {changed}")
+        elif r.endpoint == "log":
+            level = r.fields.get("level") or r.fields.get("Level") or "?"
+            say(f"  log {level:8} {r.fields.get('message') or r.fields.get('Message') or ''}")
+
+    def idle(self) -> bool:
+        with self.emu.lock:
+            done = all(j.status in FINAL_STATUSES for j in self.emu.jobs)
+        return done and (self.ready_after_final or (not self.emu.jobs and bool(self.emu.calls("heartbeat"))))
+
+    def apply_timers(self) -> None:
+        now = time.monotonic()
+        for guid, started in list(self.started.items()):
+            job = self.job(guid)
+            if job is None or job.status in FINAL_STATUSES:
+                continue
+            if self.abort_after is not None and now - started >= self.abort_after and not job.abort:
+                self.request(job, "abort", f"--abort-after {self.abort_after:g}")
+            elif self.stop_after is not None and now - started >= self.stop_after and not job.stop:
+                self.request(job, "stop", f"--stop-after {self.stop_after:g}")
+
+    def request(self, job: Job, what: str, why: str) -> None:
+        (self.emu.request_abort if what == "abort" else self.emu.request_stop)(job)
+        say(f"  ({what} requested for job {job.name!r} by {why}: the next Working heartbeat answers "
+            f"{10 if what == 'abort' else 20})")
+
+    def read_commands(self) -> None:
+        for line in sys.stdin:
+            words = line.split(maxsplit=1)
+            command = words[0].lower() if words else ""
+            if command in ("stop", "abort"):
+                running = [j for j in self.emu.jobs if j.status == 8]
+                if running:
+                    self.request(running[-1], command, "you")
+                else:
+                    say("  no job is running (In Progress) to " + command)
+            elif command == "job" and len(words) == 2:
+                job = self.emu.add_job(words[1].strip())
+                say(f"  queued job {job.name!r} ({job.guid})")
+            elif command == "state":
+                self.show_state()
+            elif command in ("quit", "exit"):
+                self.quit.set()
+                return
+            elif command:
+                say("  commands: stop, abort, job NAME, state, quit")
+
+    def show_state(self) -> None:
+        say("End state:" if self.quit.is_set() or self.exit_when_idle else "State:")
+        for j in self.emu.view():
+            say(f"job {j['guid']} {j['name']}: {' -> '.join(JOB_STATUS_NAMES.get(s, str(s)) for s in j['history'])}")
+        show_services(self.emu)
 
 
 def show_services(emulator: Emulator) -> None:
@@ -609,7 +728,13 @@ def show_services(emulator: Emulator) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--demo", action="store_true", help="run the example robot once and show the result")
-    parser.add_argument("--serve", action="store_true", help="serve until Ctrl+C")
+    parser.add_argument("--serve", action="store_true", help="serve until quit (stdin), Ctrl+C or SIGTERM")
+    parser.add_argument("--stop-after", type=float, metavar="S", help="--serve: request Stop S seconds after a "
+                        "job's In Progress")
+    parser.add_argument("--abort-after", type=float, metavar="S", help="--serve: request Abort S seconds after a "
+                        "job's In Progress")
+    parser.add_argument("--exit-when-idle", action="store_true", help="--serve: print the end state and exit once "
+                        "every job has a final status and the framework sent its next Ready heartbeat")
     parser.add_argument("--port", type=int, default=4500)
     parser.add_argument("--guid", help="robot GUID to accept (default: a new one, printed)")
     parser.add_argument("--job", action="append", default=[], help="queue a job for this robot name")
@@ -618,5 +743,6 @@ if __name__ == "__main__":
                         "here (scripts_dir robots/, logs beside it)")
     args = parser.parse_args()
     if args.serve:
-        sys.exit(serve(args.port, args.guid, args.job, args.data, args.write_config))
+        sys.exit(serve(args.port, args.guid, args.job, args.data, args.write_config, args.stop_after,
+                       args.abort_after, args.exit_when_idle))
     sys.exit(demo())

@@ -6,14 +6,13 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
 import robot_framework as rf
-from conftest import REPO, wait_until
+from conftest import REPO
 
 SUCCESS, FAILED, IN_PROGRESS = 4, 5, 8
 PASSWORD = "s3cr3t-Pässword!"
@@ -191,31 +190,3 @@ def test_auth_header_is_never_in_an_api_error(world):
     token = base64.b64encode(world.emu.robot_guid.encode()).decode()
     text = (world.out / "errors.json").read_text(encoding="utf-8")
     assert token not in text and world.emu.robot_guid not in text
-
-
-def test_local_queue_workflow_from_the_readme(tmp_path):
-    """--serve with the example data and --write-config, then the example queue robot through the framework."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    output = tmp_path / "serve.out"
-    with open(output, "w", encoding="utf-8") as out:
-        server = subprocess.Popen([sys.executable, os.path.join(REPO, "tests", "orchestrator_emulator.py"), "--serve",
-                                   "--port", str(port), "--data", os.path.join(REPO, "robots", "example_data.json"),
-                                   "--job", "invoice_queue_robot", "--write-config", str(tmp_path / "local.ini")],
-                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        assert wait_until(lambda: "wrote " in output.read_text(encoding="utf-8"), timeout=30)
-        result = subprocess.run([sys.executable, os.path.join(REPO, "robot_framework.py"), "--config",
-                                 str(tmp_path / "local.ini"), "--once", "--no-logoff"], capture_output=True,
-                                text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
-        assert result.returncode == 0, result.stderr
-        assert wait_until(lambda: "Job ended: Success" in output.read_text(encoding="utf-8"), timeout=45)
-    finally:
-        server.kill()
-        server.wait()
-    shown = output.read_text(encoding="utf-8")
-    assert "asset 'ERP login' (credentials): login 'robot01', password ***" in shown
-    assert "example-only-password" not in shown
-    assert "INV-1001: booked" in shown and "Task 'INV-1002': business exception: amount 25000 needs" in shown
-    assert "task 'INV-1001' -> Success" in shown and "task 'INV-1002' -> Failed (business exception)" in shown
