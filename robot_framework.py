@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import collections
 import configparser
 import contextlib
 import datetime
@@ -130,8 +129,19 @@ LOG_MAX_ENTRIES = 1000  # robot entries shipped per job; the rest are counted in
 LOG_MESSAGE_MAX = 4000  # characters of one entry
 LOG_FLUSH_SECONDS = 5.0  # what is still queued when a job ends gets this long
 LOG_POLL_INTERVAL = 1.0  # seconds between two looks at the robot's log file
-LOG_ATTEMPTS = 3  # tries per entry on 5xx / timeouts, then it is dropped
-LOG_READ_MAX = MIB  # bytes of the robot's log file read at a time
+LOG_READ_CHUNKS = 256  # READ_CHUNKs of the robot's log file read per look (16 MiB), then the thread goes on
+ROBOT_LINE_KEEP = 4 * LOG_MESSAGE_MAX + 256  # bytes of one robot log line kept (4 per character, JSON); the rest cut
+LOG_OUTBOX = "logs.jsonl"  # in the job folder: the job's entries in order, each on disk before it is sent
+LOG_OUTBOX_DONE = "logs-delivered.jsonl"  # the same, once every entry was delivered
+LOG_STATE = "logs-state.json"  # how far delivery and the reading of the robot's file got
+ROBOT_LOG = "robot-log.jsonl"  # where the robot's log() appends (ROBOT_LOG_FILE)
+LOG_BACKOFF_FIRST = 0.1  # seconds before an entry's first retry; doubles each attempt...
+LOG_BACKOFF_MAX = 1.0  # ...up to this: one small request a second is no burden, and the backlog keeps moving
+LOG_STATE_EVERY = 0.2  # seconds between two writes of LOG_STATE while delivering (a crash may resend that much)
+LATE_ENTRY_SECONDS = 60.0  # an entry delivered later than this carries its original local time
+LOG_BACKLOG_SLICE = 2.0  # seconds a job's shipper, idle, gives earlier jobs' undelivered entries per round
+LOG_EXIT_SLICE = 10.0  # seconds the run gives undelivered entries before it exits
+LOG_BACKLOG_MAX_DAYS = 7  # an outbox still undelivered after this many days is dropped (counted)
 TASKS_LEDGER = "tasks.jsonl"  # in the job folder: tasks the robot took and outcomes it set (robot API)
 TASKS_LEDGER_SETTLED = "tasks-settled.jsonl"  # the same, once every outcome was delivered
 TASK_SETTLE_SECONDS = 5.0  # retries per task outcome at job end (after the final status went out)
@@ -1676,6 +1686,15 @@ def robot_key(robot_guid: str) -> str:
     return hashlib.sha256(robot_guid.lower().encode()).hexdigest()[:16]
 
 
+def load_json_or_none(path: str) -> Any:
+    """A small JSON file of ours, or None when it is missing or unreadable (it is then rebuilt)."""
+    try:
+        with open(path, "rb") as f:
+            return parse_json(f.read())
+    except (OSError, ValueError):
+        return None
+
+
 def write_json_atomically(path: str, data: Any, durable: bool = True) -> None:
     """Write-then-rename, so a crash leaves the old file or the new one, never half of one.
 
@@ -1876,14 +1895,16 @@ def check_name_part(name: str, part: str) -> None:
         raise ValueError(f"robot name {clean(name)!r} names a Windows device ({clean(part)!r})")
 
 
-def prepare_job_folder(cfg: Config, job: ConsumedJob) -> JobFiles:
-    jobs_dir = os.path.join(cfg.log_dir, "jobs")
-    os.makedirs(jobs_dir, exist_ok=True)
+def job_folder_path(cfg: Config, job: ConsumedJob) -> str:
+    """<log_dir>/jobs/<time>_<job GUID>: sorted by name is sorted by age (pruning, backlog order)."""
     safe_guid = re.sub(r"[^A-Za-z0-9-]", "_", job.guid)[:64]
-    folder = os.path.join(jobs_dir, f"{time.strftime('%Y%m%d-%H%M%S')}_{safe_guid}")
+    return os.path.join(cfg.log_dir, "jobs", f"{time.strftime('%Y%m%d-%H%M%S')}_{safe_guid}")
+
+
+def prepare_job_folder(cfg: Config, job: ConsumedJob, folder: str) -> JobFiles:
     os.makedirs(folder, exist_ok=True)
     files = JobFiles(folder, os.path.join(folder, "context.json"), os.path.join(folder, "output.log"),
-                     os.path.join(folder, "stop"), os.path.join(folder, "robot-log.jsonl"),
+                     os.path.join(folder, "stop"), os.path.join(folder, ROBOT_LOG),
                      os.path.join(folder, "settings.txt"), os.path.join(folder, TASKS_LEDGER))
     with contextlib.suppress(FileNotFoundError):
         os.remove(files.stop)
@@ -1936,8 +1957,13 @@ def prune_job_folders(jobs_dir: str, keep: int) -> None:
     """Keep the newest `keep` job folders; a folder whose task ledger still has outcomes to deliver stays."""
     folders = sorted(d for d in os.listdir(jobs_dir) if os.path.isdir(os.path.join(jobs_dir, d)))
     for old in folders[:-keep]:
-        if not os.path.exists(os.path.join(jobs_dir, old, TASKS_LEDGER)):
-            shutil.rmtree(os.path.join(jobs_dir, old), ignore_errors=True)
+        if os.path.exists(os.path.join(jobs_dir, old, TASKS_LEDGER)):
+            continue  # task outcomes still to deliver
+        outbox = os.path.join(jobs_dir, old, LOG_OUTBOX)
+        with contextlib.suppress(OSError):
+            if time.time() - os.path.getmtime(outbox) < LOG_BACKLOG_MAX_DAYS * 86400:
+                continue  # log entries still to deliver (an older outbox is dropped by the backlog round)
+        shutil.rmtree(os.path.join(jobs_dir, old), ignore_errors=True)
 
 
 def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str], cwd: str) -> subprocess.Popen:
@@ -2203,7 +2229,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
     """
     started = time.monotonic()
     logger.info("Job %s taken: robot %r", job.guid, clean(job.name, 100))
-    shipper = LogShipper(cfg, orch, job)
+    shipper = LogShipper.for_job(cfg, orch, job, job_folder_path(cfg, job))
     if job.problem:
         finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, job.problem, started, shipper=shipper)
         return shipper
@@ -2212,8 +2238,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
     files: Optional[JobFiles] = None
     try:
         try:
-            files = prepare_job_folder(cfg, job)
-            shipper.robot_log = files.robot_log
+            files = prepare_job_folder(cfg, job, shipper.folder)
             script_args, cwd = resolve_robot_script(cfg.scripts_dir, job.name)
             # Written before the robot starts, so a framework crash from here on is cleaned up at the next
             # start (the job GUID is the marker). Not fsynced: a process crash keeps the page cache, and
@@ -2467,20 +2492,23 @@ def deliver_journal(cfg: Config, orch: Orchestrator, store: RobotFiles) -> None:
             return  # still unreachable: keep the rest for later
 
 
-def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> None:
-    """A running-state file at start means a previous run died mid-job: clean up and report Failed."""
+def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> Optional[LogShipper]:
+    """A running-state file at start means a previous run died mid-job: clean up and report Failed.
+
+    Returns the job's log shipper (its end, its output tail, what the crash left undelivered), still
+    flushing: the caller closes it."""
     state = store.load_running()
     if state is None:
-        return
+        return None
     guid = state.get("job_guid")
     if not isinstance(guid, str) or not guid:
         store.clear_running()
-        return
+        return None
     if any(entry["guid"] == guid for entry in store.journal_entries()):
         # It stopped between journaling the job's true outcome and clearing this file: the journal
         # delivers that outcome; reporting Failed here would overwrite it.
         store.clear_running()
-        return
+        return None
     logger.warning("Job %s was running when the framework stopped unexpectedly; cleaning up", clean(guid, 60))
     root = None
     pid, create_time = state.get("pid"), state.get("create_time")
@@ -2490,9 +2518,12 @@ def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> N
         if candidate and isinstance(create_time, (int, float)) and abs(candidate.create_time() - create_time) < 0.01:
             root = candidate
     kill_job_processes(guid, root, "left over from a framework that stopped mid-job")
-    folder = state.get("folder")
+    folder = state.get("folder") if isinstance(state.get("folder"), str) else None
+    shipper = LogShipper.resume(cfg, orch.companion("logs"), folder) if folder else None
     finish_job(cfg, orch, store, guid, JOB_STATUS_FAILED, "framework restarted while the job was running",
-               time.monotonic(), retry_seconds=0, folder=folder if isinstance(folder, str) else None)
+               time.monotonic(), retry_seconds=0, folder=folder, shipper=shipper,
+               output=os.path.join(folder, "output.log") if folder else None)
+    return shipper
 
 
 @contextlib.contextmanager
@@ -2560,10 +2591,10 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
                        "password the robots fetch travel in clear text; use https://", cfg.host)
     orch = Orchestrator(cfg)
     remove_stale_vendor_settings(cfg)
-    recover_crashed_job(cfg, orch, store)
     jobs_done = 0
     pause_before_heartbeat = 0.0
-    job_logs: Optional[LogShipper] = None  # the last job's log entries, still being flushed
+    # The last job's log entries, still being flushed (first: those of a job a crash interrupted).
+    job_logs: Optional[LogShipper] = recover_crashed_job(cfg, orch, store)
     try:
         while True:
             time.sleep(pause_before_heartbeat)
@@ -2579,9 +2610,11 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             deliver_task_ledgers(cfg, orch)  # task outcomes an outage or a crash left, oldest job first
             if not reply.has_new_job:
                 logger.info("No job left for this robot (%d done in this run)", jobs_done)
+                deliver_logs_before_exit(cfg, orch, job_logs)
                 return EXIT_OK, True
             if once and jobs_done:
                 logger.info("--once: one job done; the Orchestrator has more, leaving them for the next run")
+                deliver_logs_before_exit(cfg, orch, job_logs)
                 return EXIT_OK, False
             code, job = consume_next_job(orch)  # step 2
             if code == CONSUME_ROBOT_NOT_FOUND:
@@ -2624,6 +2657,14 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             job_logs.close()  # before the session logs off
 
 
+def deliver_logs_before_exit(cfg: Config, orch: Orchestrator, job_logs: Optional[LogShipper]) -> None:
+    """The last job's flush ends, then earlier jobs' undelivered log entries get LOG_EXIT_SLICE seconds
+    (the rest stays on disk for the next start)."""
+    if job_logs is not None:
+        job_logs.close()
+    deliver_log_backlog(cfg, orch, time.monotonic() + LOG_EXIT_SLICE)
+
+
 def check(cfg: Config, lock: bool = True) -> int:
     """--check: config, identity and one Ready heartbeat, consuming nothing.
 
@@ -2662,48 +2703,77 @@ def check(cfg: Config, lock: bool = True) -> int:
 class LogShipper:
     """Ships one job's log entries to the Orchestrator from a thread of its own, never on the job's path.
 
-    Entries come from the framework (job started, job ended with its reason, the output tail) and from
-    the robot (log() and OrchestratorLogHandler append JSON lines to the job's robot log file, which
-    this thread reads). Bounded: LOG_MAX_ENTRIES robot entries per job (the rest counted in one
-    "dropped" entry), messages cut to LOG_MESSAGE_MAX characters. finish() runs after the final
-    job/update and gives what is queued LOG_FLUSH_SECONDS; close() ends that flush and counts in the
-    local log what was not sent. The flush overlaps the next Ready heartbeat: the run closes a job's
-    shipper before the next job starts and before it exits.
+    Durable and ordered. Every entry is on disk in the job folder before it is sent: the framework's
+    own (job started, job ended with its reason, the output tail) are appended to the job's outbox
+    (logs.jsonl) as they are made; the robot's (log() and OrchestratorLogHandler append JSON lines to
+    robot-log.jsonl) are copied there by this thread, in the order it reads them. The outbox is sent in
+    order; logs-state.json keeps how far delivery got (and how far the robot's file was read), so an
+    outage, the end of the run or a crash only postpones what is left: later rounds (the next job's
+    shipper once its own entries are out, the end of the run, the next start) resume from there. An
+    entry whose request may have reached the server may be sent again (at least once, never skipped).
+
+    Bounded: LOG_MAX_ENTRIES robot entries per job and LOG_MESSAGE_MAX characters per entry; a longer
+    robot line is cut while it is read (never held whole); what is dropped or cut is counted in one entry
+    of the job's log. finish() runs after the final job/update and gives the rest LOG_FLUSH_SECONDS;
+    close() ends that flush. The flush overlaps the next Ready heartbeat.
     """
 
-    def __init__(self, cfg: Config, orch: Orchestrator, job: ConsumedJob) -> None:
-        self.cfg, self.learned, self.job = cfg, orch.learned, job
+    def __init__(self, cfg: Config, sender: Orchestrator, job_guid: str, version_guid: str, folder: str) -> None:
+        """sender: the Orchestrator this shipper's thread (or the backlog round's caller) sends with."""
+        self.cfg, self.learned, self.job_guid, self.version_guid = cfg, sender.learned, job_guid, version_guid
+        self.folder = folder
         self.enabled = cfg.send_logs and self.learned.logs_supported
-        self.robot_log: Optional[str] = None
+        self.outbox = os.path.join(folder, LOG_OUTBOX)
+        self.robot_log = os.path.join(folder, ROBOT_LOG)
+        self.robot_running = True  # the robot may still append; False once it exited (a partial line is whole)
+        self._state_path = os.path.join(folder, LOG_STATE)
+        self.state: dict[str, Any] = {"job_guid": job_guid, "version_guid": version_guid, "delivered": 0,
+                                      "written": 0, "robot_offset": 0, "robot_entries": 0, "dropped": 0, "cut": 0}
         self._flush_until = float("inf")  # set by finish()
         self._closed = False
-        self._offset = 0
-        self._partial = b""
-        self._robot_entries = 0
-        self._dropped = 0
-        self._undelivered = 0
-        self._queue: collections.deque[tuple[str, str]] = collections.deque()
+        self._send_pos = 0  # byte offset in the outbox of the first entry not yet delivered
         self._lock = threading.Lock()
         self._wakeup = threading.Event()
         self._finishing = threading.Event()
         self._stop = threading.Event()
         self._go = threading.Event()  # cleared by hold() while the final status is on its way
         self._go.set()
-        version = job.process_version if isinstance(job.process_version, dict) else {}
-        self._version_guid = str(field_of(version, "guid") or "")
-        self.orch = orch.companion("logs") if self.enabled else None
-        self._thread = threading.Thread(target=self._run, name=f"logs-{clean(job.guid, 40)}", daemon=True)
+        self._state_saved_at = 0.0
+        self._scan_pos: Optional[int] = None  # how far the robot's file was read (a long line: mid-line)
+        self._kept, self._skipped = b"", 0  # the robot's line being read: its start, and how much was cut
+        self._retry_after: Optional[float] = None
+        self.orch = sender
+        self._thread = threading.Thread(target=self._run, name=f"logs-{clean(job_guid, 40)}", daemon=True)
 
+    @classmethod
+    def for_job(cls, cfg: Config, orch: Orchestrator, job: ConsumedJob, folder: str) -> LogShipper:
+        version = job.process_version if isinstance(job.process_version, dict) else {}
+        return cls(cfg, orch.companion("logs"), job.guid, str(field_of(version, "guid") or ""), folder)
+
+    @classmethod
+    def resume(cls, cfg: Config, orch: Orchestrator, folder: str) -> Optional[LogShipper]:
+        """The shipper of an ended job's folder whose outbox still holds undelivered entries (or None)."""
+        state = load_json_or_none(os.path.join(folder, LOG_STATE))
+        if not isinstance(state, dict) or not isinstance(state.get("job_guid"), str):
+            return None
+        shipper = cls(cfg, orch, state["job_guid"], str(state.get("version_guid") or ""), folder)
+        shipper.state.update({k: v for k, v in state.items() if isinstance(v, (int, str))})
+        shipper.robot_running = False
+        shipper._reread_outbox()
+        return shipper
+
+    # --- making entries ---
     def start(self) -> None:
         """Start shipping (after the robot's spawn: a thread start is not free, and the robot waits for nothing)."""
         if self.enabled and self._thread.ident is None:  # not started yet
             self._thread.start()
 
     def add(self, level: str, message: str) -> None:
-        """A framework entry (level: one of LOG_LEVELS)."""
+        """A framework entry (level: one of LOG_LEVELS), on disk at once."""
         if self.enabled:
             with self._lock:
-                self._queue.append((level, clean_message(message)))
+                self._append(level, clean_message(message))
+                self._save_state(force=True)
             self._wakeup.set()
 
     def hold(self) -> None:
@@ -2719,11 +2789,10 @@ class LogShipper:
         self._flush_until = time.monotonic() + flush_seconds
         if not self.enabled:
             return
+        self.robot_running = False
         self.start()  # a job that never got to start its robot still has its story to tell
-        self._collect_robot_entries()  # the robot has exited: its last lines are in the file now
-        if self._dropped:
-            self.add("warning", f"{self._dropped} log entries of the robot dropped (more than {LOG_MAX_ENTRIES} "
-                                f"in one job)")
+        self.collect_robot_entries()  # the robot has exited: its last lines are in the file now
+        self.add_gap_entry()
         failed = status not in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED)
         self.add("error" if failed else "info",
                  f"Job ended: {JOB_STATUS_NAMES[status]} ({reason}) after {duration:.1f} s")
@@ -2735,8 +2804,19 @@ class LogShipper:
         self._go.set()
         self._wakeup.set()
 
+    def add_gap_entry(self) -> None:
+        """One entry that says what the job's log in the Orchestrator is missing, if anything."""
+        dropped, cut = as_int(self.state.get("dropped")) or 0, as_int(self.state.get("cut")) or 0
+        gaps = []
+        if dropped:
+            gaps.append(f"{dropped} log entries of the robot dropped (more than {LOG_MAX_ENTRIES} in one job)")
+        if cut:
+            gaps.append(f"{cut} over-long log lines of the robot cut to {LOG_MESSAGE_MAX} characters")
+        if gaps:
+            self.add("warning", "; ".join(gaps) + f"; the whole story is in {self.folder} on the robot's machine")
+
     def close(self) -> None:
-        """Wait for the flush (until its deadline), abandon the rest, count in the local log what was not sent."""
+        """Wait for the flush (until its deadline), then stop: what is left stays in the outbox for later."""
         if not self.enabled or self._closed or self._thread.ident is None:
             return
         self._closed = True
@@ -2745,96 +2825,320 @@ class LogShipper:
         self._go.set()
         self._wakeup.set()
         if self.orch is not None:
-            self.orch.cancel()  # a call still in flight is abandoned
+            self.orch.cancel()  # a call still in flight is abandoned (it is sent again later)
         self._thread.join(WORKER_JOIN_TIMEOUT)
+        self.settle()
         with self._lock:
-            left = len(self._queue) + self._undelivered
-        if left and self.learned.logs_supported:
-            logger.warning("Job %s: %d log entries not delivered to the Orchestrator", self.job.guid, left)
+            left = (as_int(self.state.get("written")) or 0) - (as_int(self.state.get("delivered")) or 0)
+        if left > 0 and self.learned.logs_supported:
+            logger.warning("Job %s: %d log entries not delivered to the Orchestrator yet; they stay in %s and are "
+                           "sent later", self.job_guid, left, self.outbox)
 
+    # --- the thread ---
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                self._collect_robot_entries()
-                with self._lock:
-                    entry = self._queue[0] if self._queue else None
-                if entry is None:
-                    if self._finishing.is_set():
-                        return  # drained
+                self.collect_robot_entries()
+                if self.pending():
+                    self._go.wait()
+                    delivered = not self._stop.is_set() and self.deliver_next()
+                    if not delivered and not self.learned.logs_supported:
+                        return
+                    continue
+                if self._finishing.is_set():
+                    return  # drained
+                # Idle while the job runs: older jobs' undelivered entries go now, one at a time.
+                if not deliver_log_backlog(self.cfg, self.orch, time.monotonic() + LOG_BACKLOG_SLICE,
+                                           exclude=self.folder, stop=self._stop, wake=self._wakeup):
                     self._wakeup.wait(LOG_POLL_INTERVAL)
                     self._wakeup.clear()
-                    continue
-                self._go.wait()
-                if self._stop.is_set():
-                    return
-                delivered = self._deliver(*entry)
-                with self._lock:
-                    if self._queue and self._queue[0] is entry:
-                        self._queue.popleft()
-                    if not delivered:
-                        self._undelivered += 1
-                if not self.learned.logs_supported:
-                    return
         except Exception:  # a bug here must not go unseen, nor cost the job anything
-            logger.exception("Job %s: the log shipping thread failed", self.job.guid)
+            logger.exception("Job %s: the log shipping thread failed", self.job_guid)
 
-    def _deliver(self, level: str, message: str) -> bool:
-        """One entry, with both spellings of the form fields (see README); a few tries on 5xx/timeouts."""
+    def pending(self) -> bool:
+        with self._lock:
+            return (as_int(self.state.get("delivered")) or 0) < (as_int(self.state.get("written")) or 0)
+
+    def deliver_until(self, deadline: float) -> bool:
+        """Synchronously (a backlog round): deliver until done or the deadline; True when all is out."""
+        self.collect_robot_entries()
+        while self.pending():
+            if time.monotonic() >= deadline or self._stop.is_set() or not self.deliver_next(deadline):
+                return False
+        self.settle()
+        return True
+
+    def settle(self) -> None:
+        """All delivered and the robot gone: the outbox is renamed, so later rounds skip this folder."""
+        with self._lock:
+            self._save_state(force=True)
+            # An Orchestrator without /api/log/create (404/405) will never take them: they stay local only.
+            if not self.robot_running and (not self.pending_locked() or not self.learned.logs_supported):
+                with contextlib.suppress(OSError):
+                    retry_while_held(os.replace, self.outbox, os.path.join(self.folder, LOG_OUTBOX_DONE))
+
+    def pending_locked(self) -> bool:
+        return (as_int(self.state.get("delivered")) or 0) < (as_int(self.state.get("written")) or 0)
+
+    def deliver_next(self, deadline: float = float("inf")) -> bool:
+        """Send the first undelivered entry, retrying 5xx / timeouts with backoff (Retry-After honoured)
+        until it goes through, the deadline, or close(). True when it is settled (delivered, or dropped
+        on a 4xx); False when it is still to be sent."""
+        record, end = self._read_at(self._send_pos)
+        if record is None:  # a torn last line (a crash mid-write): skip past it
+            with self._lock:
+                self.state["delivered"] = as_int(self.state.get("written")) or 0
+            return True
+        failures = 0
+        while True:
+            outcome = self._deliver(record, deadline)
+            if outcome is not None:
+                break
+            failures += 1
+            pause = random.uniform(0.5, 1.0) * min(LOG_BACKOFF_MAX, LOG_BACKOFF_FIRST * 2 ** (failures - 1))
+            pause = max(pause, self._retry_after or 0.0)
+            if time.monotonic() + pause >= deadline or self._stop.wait(pause):
+                return False
+        with self._lock:
+            self.state["delivered"] = as_int(record.get("seq")) or 0
+            self._send_pos = end
+            self._save_state()
+        return True
+
+    def _deliver(self, record: dict[str, Any], deadline: float = float("inf")) -> Optional[bool]:
+        """One attempt, within the deadline too: True delivered, False dropped (4xx), None to be retried."""
         assert self.orch is not None
+        level = record.get("level") if record.get("level") in LOG_LEVELS else "info"
+        message = str(record.get("message", ""))
+        written = record.get("t")
+        if isinstance(written, (int, float)) and time.time() - written > LATE_ENTRY_SECONDS:
+            # Delivered late (an outage, a restart): the Orchestrator stamps it now, so say when it happened.
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S" if time.time() - written > 43200 else "%H:%M:%S",
+                                  time.localtime(written))
+            message = f"[{stamp}] {message}"
         # The robot GUID is a credential every operator could read in the job log: masked in any entry
         # (a robot that prints its environment or config, the output tail), in any of its printed forms.
         message = mask_secrets(message, [self.cfg.robot_guid], ignore_case=True)
-        fields = {"robot_guid": self.cfg.robot_guid, "process_version_guid": self._version_guid,
-                  "job_guid": self.job.guid, "level": ORCHESTRATOR_LEVELS[level], "message": message,
-                  "RobotGUID": self.cfg.robot_guid, "ProcessVersionGUID": self._version_guid,
-                  "JobGUID": self.job.guid, "Level": ORCHESTRATOR_LEVELS[level], "Message": message}
-        for attempt in range(1, LOG_ATTEMPTS + 1):
-            try:
-                self.orch.call("POST", "/api/log/create", fields, empty_ok=True)
-                return True
-            except RequestRejected as e:
-                if e.status in (404, 405):
-                    if self.learned.logs_supported:
-                        self.learned.logs_supported = False
-                        logger.warning("The Orchestrator has no /api/log/create (HTTP %d): job logs stay in %s "
-                                       "for the rest of this run", e.status, self.cfg.log_dir)
-                    return False
-                logger.warning("Log entry rejected by the Orchestrator (%s); dropped", e)
-                return False
-            except OrchestratorError as e:
-                if isinstance(e, Abandoned) or attempt == LOG_ATTEMPTS or self._stop.wait(0.5 * attempt):
-                    logger.debug("Log entry not delivered: %s", e)
-                    return False
-        return False
+        fields = {"robot_guid": self.cfg.robot_guid, "process_version_guid": self.version_guid,
+                  "job_guid": self.job_guid, "level": ORCHESTRATOR_LEVELS[level], "message": message,
+                  "RobotGUID": self.cfg.robot_guid, "ProcessVersionGUID": self.version_guid,
+                  "JobGUID": self.job_guid, "Level": ORCHESTRATOR_LEVELS[level], "Message": message}
+        self._retry_after = None
+        try:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.orch.call("POST", "/api/log/create", fields, empty_ok=True,
+                           timeout=min(self.cfg.request_timeout, left))
+            return True
+        except RequestRejected as e:
+            if e.status in (404, 405):
+                if self.learned.logs_supported:
+                    self.learned.logs_supported = False
+                    logger.warning("The Orchestrator has no /api/log/create (HTTP %d): job logs stay in %s "
+                                   "for the rest of this run", e.status, self.cfg.log_dir)
+                self._stop.set()
+                return None
+            logger.warning("Log entry %s of job %s rejected by the Orchestrator (%s); dropped", record.get("seq"),
+                           self.job_guid, e)
+            return False
+        except OrchestratorError as e:
+            logger.debug("Log entry %s of job %s not delivered yet: %s", record.get("seq"), self.job_guid, e)
+            self._retry_after = e.retry_after
+            return None
 
-    def _collect_robot_entries(self) -> None:
-        """Read the robot's new complete lines; past the cap they are only counted."""
-        if not self.robot_log:
-            return
+    def give_up(self) -> None:
+        """The backlog limit: an outbox older than LOG_BACKLOG_MAX_DAYS is dropped, counted (locally, and in
+        one entry of the job's log if the Orchestrator takes it), and renamed so no round tries it again."""
+        left = (as_int(self.state.get("written")) or 0) - (as_int(self.state.get("delivered")) or 0)
+        logger.warning("Job %s: %d log entries older than %d days were never delivered; dropped (they stay in %s)",
+                       self.job_guid, left, LOG_BACKLOG_MAX_DAYS, self.outbox)
+        self._deliver({"level": "warning", "message": f"{left} log entries of this job could not be delivered "
+                                                       f"within {LOG_BACKLOG_MAX_DAYS} days and were dropped"})
         with self._lock:
+            self.state["delivered"] = self.state.get("written", 0)
+        self.robot_running = False
+        self.settle()
+
+    # --- the outbox on disk ---
+    def _append(self, level: str, message: str, robot_end: Optional[int] = None) -> None:
+        """One entry at the end of the outbox (the caller holds the lock). A robot entry also records where
+        its line ends in the robot's file: after a crash the outbox itself says how far reading got, so no
+        robot line is copied twice."""
+        seq = (as_int(self.state.get("written")) or 0) + 1
+        record = {"seq": seq, "t": time.time(), "level": level, "message": message}
+        if robot_end is not None:
+            record["ro"] = robot_end
+        line = json.dumps(record, ensure_ascii=False)
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            with open(self.outbox, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        except OSError as e:  # a full disk: this entry cannot be kept, say so once per entry locally
+            logger.error("Job %s: log entry not kept (%s): %s", self.job_guid, describe_os_error(e), clean(message))
+            return
+        self.state["written"] = seq
+
+    def _read_at(self, offset: int) -> tuple[Optional[dict[str, Any]], int]:
+        try:
+            with open(self.outbox, "rb") as f:
+                f.seek(offset)
+                line = f.readline()
+        except OSError:
+            return None, offset
+        try:
+            record = parse_json(line)
+        except ValueError:
+            return None, offset + len(line)
+        return (record if isinstance(record, dict) else None), offset + len(line)
+
+    def _reread_outbox(self) -> None:
+        """A resumed outbox: what it holds is the truth (the state file may lag behind it by a crash): the
+        last entry written, how far the robot's file was copied, and where the first undelivered entry starts."""
+        delivered = as_int(self.state.get("delivered")) or 0
+        last_seq, robot_end, offset, send_pos = 0, None, 0, None
+        try:
+            with open(self.outbox, "rb") as f:
+                for line in f:
+                    with contextlib.suppress(ValueError):
+                        record = parse_json(line)
+                        if isinstance(record, dict):
+                            last_seq = max(last_seq, as_int(record.get("seq")) or 0)
+                            robot_end = as_int(record.get("ro")) if "ro" in record else robot_end
+                            if send_pos is None and (as_int(record.get("seq")) or 0) > delivered:
+                                send_pos = offset
+                    offset += len(line)
+        except OSError:
+            pass
+        if last_seq != as_int(self.state.get("written")) and robot_end is not None:
+            self.state["robot_offset"] = robot_end  # the state lagged: resume reading after the last copy
+        self.state["written"] = last_seq
+        self._send_pos = offset if send_pos is None else send_pos
+
+    def _save_state(self, force: bool = False) -> None:
+        """How far delivery and reading got; not fsynced (a power loss at worst sends entries again).
+        Written at most every LOG_STATE_EVERY seconds while delivering, always when forced."""
+        now = time.monotonic()
+        if not force and now - self._state_saved_at < LOG_STATE_EVERY:
+            return
+        self._state_saved_at = now
+        with contextlib.suppress(OSError):
+            os.makedirs(self.folder, exist_ok=True)
+            write_json_atomically(self._state_path, self.state, durable=False)
+
+    # --- the robot's entries ---
+    def collect_robot_entries(self) -> None:
+        """Copy the robot's new lines into the outbox, never holding more than ROBOT_LINE_KEEP bytes of one
+        line: a longer line is cut while it is read (its start kept). Past the cap lines are only counted.
+        logs-state.json keeps the offset after the last whole line, so a restart re-reads at most one line."""
+        if not self.enabled:
+            return
+        more = False
+        with self._lock:
+            durable = as_int(self.state.get("robot_offset")) or 0
+            pos = durable if self._scan_pos is None else self._scan_pos
             try:
-                with open(self.robot_log, "rb") as f:
-                    f.seek(self._offset)
-                    data = f.read(LOG_READ_MAX)
+                f = open(self.robot_log, "rb")
             except OSError:
                 return  # not written yet
-            self._offset += len(data)
-            lines = (self._partial + data).split(b"\n")
-            self._partial = lines.pop()
-            for line in lines:
-                if not line.strip():
-                    continue
-                self._robot_entries += 1
-                if self._robot_entries > LOG_MAX_ENTRIES:
-                    self._dropped += 1
-                    continue
-                level, message = parse_robot_entry(line)
-                self._queue.append((level, message))
-        if lines:
+            with f:
+                f.seek(pos)
+                for _ in range(LOG_READ_CHUNKS):
+                    chunk = f.read(READ_CHUNK)
+                    if not chunk:
+                        break
+                    pos += len(chunk)
+                    while chunk:
+                        newline = chunk.find(b"\n")
+                        part = chunk if newline < 0 else chunk[:newline]
+                        room = max(ROBOT_LINE_KEEP - len(self._kept), 0)
+                        self._kept += part[:room]
+                        self._skipped += max(0, len(part) - room)
+                        if newline < 0:
+                            break
+                        durable = pos - len(chunk) + newline + 1  # just after this line's newline
+                        self._robot_line(durable)
+                        chunk = chunk[newline + 1:]
+                else:
+                    more = True  # a long line, or a flood: go on at once, not after the poll interval
+                if not more and not self.robot_running and (self._kept or self._skipped):
+                    durable = pos
+                    self._robot_line(durable)  # the robot is gone: its unterminated last line is whole
+            self._scan_pos = pos
+            if durable != as_int(self.state.get("robot_offset")):
+                self.state["robot_offset"] = durable
+                self._save_state(force=True)
+        if more or durable:
             self._wakeup.set()
 
+    def _robot_line(self, end: int) -> None:
+        """One robot line read whole (or cut); `end`: the offset just after it in the robot's file."""
+        line, skipped = self._kept, self._skipped
+        self._kept, self._skipped = b"", 0
+        if not line.strip() and not skipped:
+            return
+        entries = self.state["robot_entries"] = (as_int(self.state.get("robot_entries")) or 0) + 1
+        if entries > LOG_MAX_ENTRIES:
+            self.state["dropped"] = (as_int(self.state.get("dropped")) or 0) + 1
+            return
+        level, message = parse_robot_entry(line, cut=skipped > 0)
+        if skipped:
+            self.state["cut"] = (as_int(self.state.get("cut")) or 0) + 1
+            message = clean_message(message)[:LOG_MESSAGE_MAX] + f" [cut: {len(line) + skipped:,} bytes in all]"
+        self._append(level, message, robot_end=end)
 
-def parse_robot_entry(line: bytes) -> tuple[str, str]:
+
+def deliver_log_backlog(cfg: Config, orch: Optional[Orchestrator], deadline: float, exclude: str = "",
+                        stop: Optional[threading.Event] = None, wake: Optional[threading.Event] = None) -> bool:
+    """Earlier jobs' log entries still undelivered (an outage, the end of a run, a crash), oldest job first,
+    until the deadline; the rest waits for the next round. True when something was delivered or tried.
+
+    An outbox older than LOG_BACKLOG_MAX_DAYS is given up: its remaining entries are counted locally and,
+    if the Orchestrator takes it, in one entry of that job's log.
+    """
+    if orch is None or not cfg.send_logs or not orch.learned.logs_supported:
+        return False
+    jobs_dir = os.path.join(cfg.log_dir, "jobs")
+    worked = False
+    for outbox in sorted(glob.glob(os.path.join(glob.escape(jobs_dir), "*", LOG_OUTBOX))):
+        folder = os.path.dirname(outbox)
+        if folder == exclude:
+            continue
+        if time.monotonic() >= deadline or (stop is not None and stop.is_set()) or (wake is not None and wake.is_set()):
+            break
+        shipper = LogShipper.resume(cfg, orch, folder)
+        if shipper is None:
+            continue
+        if stop is not None:
+            shipper._stop = stop
+        worked = True
+        if time.time() - os.path.getmtime(outbox) > LOG_BACKLOG_MAX_DAYS * 86400:
+            shipper.give_up()
+            continue
+        if not shipper.deliver_until(deadline):
+            break
+        logger.info("Job %s: the log entries left undelivered earlier are delivered", shipper.job_guid)
+    return worked
+
+
+def parse_robot_entry(line: bytes, cut: bool = False) -> tuple[str, str]:
+    """A line of the robot's log file: {"level": ..., "message": ...} as log() writes it, else plain text.
+
+    cut: only the line's start is here (it was longer than ROBOT_LINE_KEEP): its level and the message's
+    start are still read from the JSON prefix log() writes.
+    """
+    if cut:
+        text = line.decode("utf-8", errors="replace")
+        match = re.match(r'\s*\{"level":\s*"(\w+)",\s*"message":\s*"', text)
+        if not match:
+            return "info", clean_message(text)
+        body, message = text[match.end():], None
+        for trim in range(8):  # the cut may fall inside an escape sequence: drop its start
+            with contextlib.suppress(ValueError):
+                message = parse_json('"' + body[:len(body) - trim] + '"')
+                break
+        level = match.group(1).lower()
+        return (level if level in LOG_LEVELS else "info"), clean_message(str(message if message is not None else body))
     try:
         entry = parse_json(line)
         level = str(entry.get("level", "info")).lower()
@@ -3105,6 +3409,10 @@ def install_interrupt_handlers() -> None:
     def raise_interrupted(signum: int, _frame: Any) -> None:
         raise Interrupted(f"signal {signum}")
 
+    # Ctrl+C is KeyboardInterrupt even when whoever started us ignored SIGINT (a shell's background job, some
+    # service wrappers): Python keeps an ignored SIGINT ignored, and the robots would inherit that, so a
+    # soft stop's SIGINT could never reach them.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, raise_interrupted)
     if IS_WINDOWS:
         signal.signal(signal.SIGBREAK, raise_interrupted)
