@@ -1459,6 +1459,7 @@ def take_task(queue: str) -> Optional[Task]:
 
 
 QUEUE_LOCK_WAIT = 300.0  # seconds a robot waits for another robot's take (two calls, each with retries)
+WAIT_OBJECT_0, WAIT_ABANDONED, WAIT_TIMEOUT = 0, 0x80, 0x102  # WaitForSingleObject's answers
 
 
 @contextlib.contextmanager
@@ -1497,8 +1498,10 @@ def queue_lock(queue: str) -> Iterator[None]:
         os.close(fd)  # also releases the lock
 
 
-@contextlib.contextmanager
-def windows_global_mutex(name: str, deadline: float) -> Iterator[None]:
+def open_global_mutex(name: str) -> tuple[Any, int]:
+    """Windows: (kernel32, handle) of the named mutex Global\\<name>, created with a DACL that lets every
+    account open it (the default DACL would admit only its creator). The Global namespace is shared by
+    every session of a terminal server, where robot accounts live side by side."""
     import ctypes
     from ctypes import wintypes
 
@@ -1514,22 +1517,30 @@ def windows_global_mutex(name: str, deadline: float) -> Iterator[None]:
                     ("bInheritHandle", wintypes.BOOL)]
 
     descriptor = ctypes.c_void_p()
-    # D:(A;;GA;;;WD): a DACL allowing everyone full access, so every robot account can open the mutex
-    # another account created (the default DACL would admit only its creator).
     if not advapi32.ConvertStringSecurityDescriptorToSecurityDescriptorW("D:(A;;GA;;;WD)", 1,
                                                                          ctypes.byref(descriptor), None):
-        raise RobotApiError(f"queue lock: cannot build its security descriptor (WinError {ctypes.get_last_error()})")
+        raise OSError(ctypes.get_last_error(), "cannot build the mutex's security descriptor")
     attributes = SecurityAttributes(ctypes.sizeof(SecurityAttributes), descriptor, False)
     handle = kernel32.CreateMutexW(ctypes.byref(attributes), False, "Global\\" + name)
+    error = ctypes.get_last_error()
     kernel32.LocalFree(descriptor)
     if not handle:
-        raise RobotApiError(f"queue lock: cannot open mutex Global\\{name} (WinError {ctypes.get_last_error()})")
+        raise OSError(error, f"cannot open mutex Global\\{name} (WinError {error})")
+    return kernel32, handle
+
+
+@contextlib.contextmanager
+def windows_global_mutex(name: str, deadline: float) -> Iterator[None]:
+    try:
+        kernel32, handle = open_global_mutex(name)
+    except OSError as e:
+        raise RobotApiError(f"queue lock: {e}") from None
     try:
         while True:  # in slices, so Ctrl+C / a soft stop still reaches the robot's main thread
             result = kernel32.WaitForSingleObject(handle, 200)
-            if result in (0, 0x80):  # WAIT_OBJECT_0, WAIT_ABANDONED (its holder died: ours now)
+            if result in (WAIT_OBJECT_0, WAIT_ABANDONED):  # abandoned: its holder died, it is ours now
                 break
-            if result != 0x102 or time.monotonic() > deadline:  # not WAIT_TIMEOUT: a failure
+            if result != WAIT_TIMEOUT or time.monotonic() > deadline:
                 raise RobotApiError(f"queue lock: waiting for mutex Global\\{name} failed or took over "
                                     f"{QUEUE_LOCK_WAIT:g} s (result {result})")
         try:
@@ -1613,18 +1624,31 @@ class RobotFiles:
         self._lock_file: Optional[Any] = None
 
     def acquire_lock(self) -> None:
-        """Hold an OS lock for this GUID while the process lives; the OS drops it when we die."""
+        """Hold an OS lock for this GUID while the process lives; the OS drops it when we die.
+
+        Windows: a named mutex Global\\robot_framework-<hash>, held by the main thread until the process
+        ends (then it is "abandoned", which the next holder accepts). %TEMP% is per session on Remote
+        Desktop hosts, so a file lock there would not see the same robot started in another session.
+        Elsewhere: a file lock in the temp folder.
+        """
+        if IS_WINDOWS:
+            try:
+                kernel32, handle = open_global_mutex(f"robot_framework-{self.key}")
+            except OSError as e:
+                raise AlreadyRunning(f"cannot take this robot's lock ({e}); exiting without contacting the "
+                                     f"Orchestrator") from None
+            if kernel32.WaitForSingleObject(handle, 0) not in (WAIT_OBJECT_0, WAIT_ABANDONED):
+                kernel32.CloseHandle(handle)
+                raise AlreadyRunning(f"another robot_framework.py is already running for this robot GUID (mutex "
+                                     f"Global\\robot_framework-{self.key}); this one exits without contacting the "
+                                     f"Orchestrator")
+            self._lock_file = handle  # never released: the process's end releases it
+            return
+        import fcntl
+
         f = open(self.lock_path, "a+")  # held open for the life of the process
         try:
-            if IS_WINDOWS:
-                import msvcrt
-
-                f.seek(0)
-                msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)  # byte-range lock, freed at process exit
-            else:
-                import fcntl
-
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             f.close()
             raise AlreadyRunning(f"another robot_framework.py is already running for this robot GUID (lock "
@@ -1999,8 +2023,27 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
     else:
         options["start_new_session"] = True  # own process group: SIGINT on Stop reaches the whole group
     with open(files.output, "ab") as output:  # a file, not a pipe: a chatty robot can never block
-        return subprocess.Popen([python, *args, vendor_argument(job, files)], cwd=cwd, env=env,
-                                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, **options)
+        return subprocess.Popen([python, "-c", ROBOT_BOOTSTRAP, *args, vendor_argument(job, files)], cwd=cwd,
+                                env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, **options)
+
+
+# How a robot starts: `python -c ROBOT_BOOTSTRAP <script or folder> <vendor argument>`. Standard library
+# only, a few ms, and any Python 3 (a robot's `[robot] python` may be older than ours). It puts the
+# framework's folder at the end of sys.path (it shadows nothing), so `import robot_framework` works also
+# under an embeddable CPython, whose pythonXY._pth file makes it ignore PYTHONPATH; then it runs the
+# robot as __main__ exactly as `python <script> <argument>` would: the same sys.argv, __file__,
+# sys.path[0], working folder and exit code; a traceback shows the robot's own lines (below a few
+# frames of runpy).
+ROBOT_BOOTSTRAP = (
+    "import os, runpy, sys\n"
+    f"sys.path.append({FRAMEWORK_DIR!r})\n"
+    "target = sys.argv[1]\n"
+    "sys.argv = sys.argv[1:]\n"
+    "if not os.path.isdir(target):\n"
+    "    sys.path.insert(0, os.path.dirname(os.path.abspath(target)))\n"
+    "del os, target\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
 
 
 def default_robot_python() -> str:
@@ -2042,8 +2085,17 @@ def send_ctrl_break(pid: int) -> None:
     a process that has one): OSError, and the robot still has the stop file.
     """
     import ctypes
+    from ctypes import wintypes
 
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.GetStdHandle.restype = wintypes.HANDLE
+    kernel32.SetStdHandle.argtypes = [wintypes.DWORD, wintypes.HANDLE]
+    # AttachConsole replaces this process's standard handles with the console's, and FreeConsole leaves
+    # them pointing at a console that is gone: the next subprocess that inherits them (the log-off
+    # command, taskkill) fails with WinError 6. They are put back as they were, and so are the console
+    # control handlers, which attaching and freeing reset.
+    std_ids = (-10, -11, -12)  # STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE (as DWORDs below)
+    saved = [kernel32.GetStdHandle(wintypes.DWORD(std_id & 0xFFFFFFFF)) for std_id in std_ids]
     if not kernel32.AttachConsole(pid):
         error = ctypes.get_last_error()
         raise OSError(error, f"cannot attach to the robot's console (WinError {error}); CTRL_BREAK_EVENT reaches "
@@ -2054,6 +2106,10 @@ def send_ctrl_break(pid: int) -> None:
             raise OSError(error, f"GenerateConsoleCtrlEvent failed (WinError {error})")
     finally:
         kernel32.FreeConsole()
+        for std_id, handle in zip(std_ids, saved):
+            kernel32.SetStdHandle(std_id & 0xFFFFFFFF, handle)
+        for handler in _console_handlers:
+            kernel32.SetConsoleCtrlHandler(handler, True)
 
 
 class HeartbeatWorker:
@@ -3235,7 +3291,7 @@ def task_definition(cfg: Config, user: str) -> str:
                        ("Enabled", "true"), ("Hidden", "false"), ("RunOnlyIfIdle", "false"),
                        ("WakeToRun", "false"),
                        ("ExecutionTimeLimit", "PT0S"),  # no limit (the default would stop it after 72 h)
-                       ("Priority", "7")]:
+                       ("Priority", "5")]:  # normal: 7 (below normal) would also slow every robot
         element(settings, tag, value)
     exec_ = element(element(task, "Actions", Context="Author"), "Exec")
     python = task_python()
