@@ -533,6 +533,7 @@ class Config:
     kill_leftovers: bool
     stop_interrupt: str
     new_console: bool
+    close_apps: frozenset  # image names closed before and after each job (normalized, see app_key)
     logoff: bool
     logoff_command: str
     log_dir: str
@@ -561,6 +562,7 @@ CONFIG_KEYS: dict[str, dict[str, Optional[str]]] = {
         "kill_leftovers": "true",
         "stop_interrupt": "auto",
         "new_console": "false",
+        "close_apps": "",
     },
     "session": {"logoff": "true", "logoff_command": DEFAULT_LOGOFF_COMMAND},
     "logging": {"log_dir": "logs", "level": "INFO", "keep_jobs": "50"},
@@ -696,6 +698,7 @@ def load_config(path: str) -> tuple[Config, list[str]]:
         kill_leftovers=boolean("robot", "kill_leftovers"),
         stop_interrupt=stop_interrupt,
         new_console=boolean("robot", "new_console"),
+        close_apps=frozenset(app_key(name) for name in raw("robot", "close_apps").split(",") if name.strip()),
         logoff=boolean("session", "logoff"),
         logoff_command=logoff_command,
         log_dir=folder("logging", "log_dir"),
@@ -1848,6 +1851,78 @@ def kill_job_processes(marker: str, root: Optional[psutil.Process], why: str) ->
     return names
 
 
+CLOSE_APPS_GRACE = 5.0  # seconds an application asked to close gets before it is killed
+
+
+def app_key(name: str) -> str:
+    """An image name as [robot] close_apps compares it: Windows ignores case and an `.exe` ending."""
+    name = name.strip()
+    if IS_WINDOWS:
+        name = name.lower()
+        return name[:-4] if name.endswith(".exe") else name
+    return name
+
+
+def session_of(pid: int) -> Optional[int]:
+    """Windows: the Remote Desktop session a process runs in (ProcessIdToSessionId), None if unknown."""
+    import ctypes
+    from ctypes import wintypes
+
+    session = wintypes.DWORD()
+    if ctypes.WinDLL("kernel32").ProcessIdToSessionId(wintypes.DWORD(pid), ctypes.byref(session)):
+        return session.value
+    return None
+
+
+def close_apps(cfg: Config, when: str, shipper: Optional[LogShipper]) -> list[str]:
+    """[robot] close_apps: the applications a job drives, closed before its robot starts and after it ended.
+
+    Applications started through COM (Excel by Dispatch("Excel.Application")) are children of the COM
+    launcher, not of the robot, so no sweep of the robot's processes finds them. Only processes of this
+    user, and on Windows of this session, are touched: never another account's or another session's.
+    Each is asked to close first (Windows: taskkill without /F sends its windows WM_CLOSE; POSIX: SIGTERM),
+    then killed after CLOSE_APPS_GRACE seconds. Each is named in the log and the job's log.
+    """
+    if not cfg.close_apps:
+        return []
+    user, me = current_username(), os.getpid()
+    my_session = session_of(me) if IS_WINDOWS else None
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(*PROCESS_ERRORS):
+            if proc.pid != me and app_key(proc.name()) in cfg.close_apps and still_running(proc) and (
+                    proc.username() == user and (not IS_WINDOWS or session_of(proc.pid) == my_session)):
+                found.append(proc)
+    if not found:
+        return []
+    names = [process_label(proc) for proc in found]
+    for proc in found:
+        with contextlib.suppress(*PROCESS_ERRORS):
+            if IS_WINDOWS:
+                run_tool(["taskkill", "/PID", str(proc.pid)], timeout=CLOSE_APPS_GRACE)
+            else:
+                proc.terminate()
+    deadline = time.monotonic() + CLOSE_APPS_GRACE
+    while time.monotonic() < deadline and any(still_running(proc) for proc in found):
+        time.sleep(0.05)
+    for proc in found:
+        if still_running(proc):
+            kill_one(proc)
+    message = f"Closed {len(names)} application(s) {when} ([robot] close_apps): {', '.join(names)}"
+    logger.info("%s", message)
+    if shipper is not None:
+        shipper.add("info", message)
+    return names
+
+
+def still_running(proc: psutil.Process) -> bool:
+    """Running and not a zombie (a dead child its parent has not reaped yet counts as gone)."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except PROCESS_ERRORS:
+        return False
+
+
 def kill_one(proc: psutil.Process) -> None:
     try:
         proc.kill()
@@ -2300,6 +2375,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
             # start (the job GUID is the marker). Not fsynced: a process crash keeps the page cache, and
             # the fsynced write below, made while the robot boots, covers a machine crash.
             store.save_running(running_state(job, None, files.folder), durable=False)
+            close_apps(cfg, "before the job", shipper)
             proc = start_robot(cfg, job, files, script_args, cwd)
         except (ValueError, OSError) as e:
             # ValueError: a fault of this job (its name, its script): the next job may well run.
@@ -2352,6 +2428,8 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
                        started, retry_seconds=min(cfg.retry_seconds, 5.0), shipper=shipper,
                        output=files.output if files else None, flush_seconds=1.0,
                        folder=files.folder if files else None)
+            with contextlib.suppress(Exception):
+                close_apps(cfg, "after the interrupted job", shipper)
             shipper.close()
         raise
     if status in (JOB_STATUS_ABORTED, JOB_STATUS_FAILED) and proc.poll() is None:
@@ -2366,6 +2444,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
     remove_vendor_settings(files)
     finish_job(cfg, orch, store, job.guid, status, reason, started, shipper=shipper, output=files.output,
                folder=files.folder)
+    close_apps(cfg, "after the job", shipper)  # after the status: an application's grace never delays it
     prune_job_folders(os.path.dirname(files.folder), cfg.keep_jobs)  # after the job: off the start path
     return shipper
 

@@ -9,10 +9,11 @@ import shutil
 import subprocess
 import sys
 
+import psutil
 import pytest
 
 import robot_framework as rf
-from conftest import UNDER_WINE
+from conftest import UNDER_WINE, wait_until
 
 SUCCESS, IN_PROGRESS = 4, 8
 
@@ -67,3 +68,38 @@ def test_bootstrap_keeps_the_robots_exit_code_and_traceback(world):
     output = next((world.log_dir / "jobs").glob("*/output.log")).read_text(encoding="utf-8")
     assert "crash.py" in output and "RuntimeError: robot crashed on purpose" in output
     assert "exit code 1" in world.log_text()
+
+
+def start_app(path, **options) -> subprocess.Popen:
+    return subprocess.Popen([str(path), "-c", "import time\nwhile True: time.sleep(1)"], stdin=subprocess.DEVNULL,
+                            start_new_session=True, **options)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the applications are named copies of the interpreter (symlinks); the "
+                    "Windows code path differs only in taskkill and the session check")
+def test_close_apps_closes_the_jobs_applications_before_and_after_and_nothing_else(world):
+    real = os.path.realpath(sys.executable)
+    for name in ("fakeapp", "otherapp"):
+        os.symlink(real, world.tmp / name)  # the process is named after the link (its comm)
+    before = start_app(world.tmp / "fakeapp")  # an application left open before the job
+    other = start_app(world.tmp / "otherapp")  # not named in close_apps
+    try:
+        assert wait_until(lambda: psutil.Process(before.pid).name() == "fakeapp")
+        job = world.emu.add_job("app_starter")
+        config = world.reconfigure(robot__close_apps="fakeapp, notepad.exe")
+        assert world.run("--no-logoff", config=config, TEST_APP=str(world.tmp / "fakeapp")).returncode == 0
+        assert job.history == [IN_PROGRESS, SUCCESS]
+        assert before.wait(timeout=30) is not None  # closed before the robot started
+        started_by_robot = int((world.out / "app.pid").read_text())
+        assert wait_until(lambda: not psutil.pid_exists(started_by_robot) or
+                          psutil.Process(started_by_robot).status() == psutil.STATUS_ZOMBIE)
+        assert other.poll() is None  # another name survives
+        log = world.log_text()
+        assert "Closed 1 application(s) before the job ([robot] close_apps): fakeapp(" in log
+        assert f"Closed 1 application(s) after the job ([robot] close_apps): fakeapp({started_by_robot})" in log
+        assert world.emu.wait_for(lambda: any("after the job ([robot] close_apps)" in e["message"]
+                                              for e in world.emu.logs))
+    finally:
+        for proc in (before, other):
+            proc.kill()
+            proc.wait()
