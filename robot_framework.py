@@ -110,6 +110,7 @@ ENV_STOP_FILE = "ROBOT_STOP_FILE"
 ENV_CONFIG_FILE = "ROBOT_FRAMEWORK_CONFIG"  # the robot API reads the framework's config from here
 ENV_LOG_FILE = "ROBOT_LOG_FILE"  # log() appends entries here; the framework ships them
 ENV_TASKS_FILE = "ROBOT_TASKS_FILE"  # the task ledger: tasks taken and outcomes set (see settle_tasks)
+ENV_JOB_OBJECT = "ROBOT_JOB_OBJECT"  # Windows: the name of the Job Object the robot's bootstrap joins
 
 # --- Internal limits --------------------------------------------------------------------------
 BODY_SNIPPET = 200  # characters of a bad response body quoted in the log
@@ -1923,6 +1924,106 @@ def still_running(proc: psutil.Process) -> bool:
         return False
 
 
+class JobObject:
+    """Windows: a Job Object (kernel32), the one thing that holds every process a robot starts, however
+    it starts it (detached, with an empty environment) and wherever its parent went.
+
+    kill_on_close: every process in it dies when its last handle closes, also when the framework is
+    killed (TerminateProcess, a crash): the framework puts itself in one at start, so no robot runs on
+    alone. Each robot joins a named one of its own (its bootstrap's first instructions, before it can
+    start a child), which the framework terminates at Abort, Stop escalation, job_timeout, job end
+    (kill_leftovers) and interruption, after the sweeps (which name what they kill, and are all there
+    is on POSIX). Nested jobs need Windows 8 / Server 2012. Any failure is logged, never fatal.
+    """
+
+    JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000
+    JOB_OBJECT_EXTENDED_LIMIT_INFORMATION = 9
+
+    def __init__(self, name: Optional[str] = None, kill_on_close: bool = False) -> None:
+        import ctypes
+        from ctypes import wintypes
+
+        self._ctypes = ctypes
+        self.kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        self.kernel32.CreateJobObjectW.restype = wintypes.HANDLE
+        self.kernel32.CreateJobObjectW.argtypes = [ctypes.c_void_p, wintypes.LPCWSTR]
+        for function in ("TerminateJobObject", "AssignProcessToJobObject"):
+            getattr(self.kernel32, function).argtypes = [wintypes.HANDLE, wintypes.HANDLE if function[0] == "A"
+                                                         else wintypes.UINT]
+        self.kernel32.SetInformationJobObject.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p,
+                                                          wintypes.DWORD]
+        self.kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
+        self.kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+        self.name = name
+        self.handle = self.kernel32.CreateJobObjectW(None, name)
+        if not self.handle:
+            raise OSError(ctypes.get_last_error(), "CreateJobObjectW failed")
+        if kill_on_close:
+            self._set_kill_on_close()
+
+    def _set_kill_on_close(self) -> None:
+        ctypes = self._ctypes
+
+        class Basic(ctypes.Structure):
+            _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64),  # noqa: RUF012 (ctypes' own protocol) ("PerJobUserTimeLimit", ctypes.c_int64),
+                        ("LimitFlags", ctypes.c_uint32), ("MinimumWorkingSetSize", ctypes.c_size_t),
+                        ("MaximumWorkingSetSize", ctypes.c_size_t), ("ActiveProcessLimit", ctypes.c_uint32),
+                        ("Affinity", ctypes.c_size_t), ("PriorityClass", ctypes.c_uint32),
+                        ("SchedulingClass", ctypes.c_uint32)]
+
+        class Extended(ctypes.Structure):
+            _fields_ = [("BasicLimitInformation", Basic),  # noqa: RUF012 ("IoInfo", ctypes.c_uint64 * 6),
+                        ("ProcessMemoryLimit", ctypes.c_size_t), ("JobMemoryLimit", ctypes.c_size_t),
+                        ("PeakProcessMemoryUsed", ctypes.c_size_t), ("PeakJobMemoryUsed", ctypes.c_size_t)]
+
+        info = Extended()
+        info.BasicLimitInformation.LimitFlags = self.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+        if not self.kernel32.SetInformationJobObject(self.handle, self.JOB_OBJECT_EXTENDED_LIMIT_INFORMATION,
+                                                     ctypes.byref(info), ctypes.sizeof(info)):
+            raise OSError(ctypes.get_last_error(), "SetInformationJobObject failed")
+
+    def assign_self(self) -> None:
+        if not self.kernel32.AssignProcessToJobObject(self.handle, self.kernel32.GetCurrentProcess()):
+            raise OSError(self._ctypes.get_last_error(), "AssignProcessToJobObject failed")
+
+    def terminate(self) -> None:
+        if self.handle and not self.kernel32.TerminateJobObject(self.handle, 1):
+            logger.debug("TerminateJobObject %s failed: WinError %d", self.name, self._ctypes.get_last_error())
+
+    def close(self) -> None:
+        if self.handle:
+            self.kernel32.CloseHandle(self.handle)
+            self.handle = None
+
+
+_framework_job: list[JobObject] = []  # held for the life of the process: its handle closes when we die
+
+
+def contain_framework() -> None:
+    """Windows: the framework in a kill-on-close Job Object, so a killed framework takes its robots along."""
+    if not IS_WINDOWS:
+        return  # POSIX: crash recovery at the next start kills what is left (marker sweep)
+    try:
+        job = JobObject(kill_on_close=True)
+        job.assign_self()
+        _framework_job.append(job)
+    except OSError as e:
+        logger.warning("Cannot put the framework in a Job Object (%s): if it is killed, its robot runs on until "
+                       "the next start cleans up", e)
+
+
+def robot_job_object(job: ConsumedJob) -> Optional[JobObject]:
+    """Windows: the named Job Object the robot's bootstrap joins (ROBOT_JOB_OBJECT), or None."""
+    if not IS_WINDOWS:
+        return None
+    try:
+        return JobObject(f"robot_framework-{os.getpid()}-{re.sub(r'[^A-Za-z0-9-]', '_', job.guid)[:64]}")
+    except OSError as e:
+        logger.warning("Job %s: cannot create a Job Object for the robot (%s); the sweeps alone find its "
+                       "processes", job.guid, e)
+        return None
+
+
 def kill_one(proc: psutil.Process) -> None:
     try:
         proc.kill()
@@ -2065,7 +2166,8 @@ def prune_job_folders(jobs_dir: str, keep: int) -> None:
         shutil.rmtree(os.path.join(jobs_dir, old), ignore_errors=True)
 
 
-def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str], cwd: str) -> subprocess.Popen:
+def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str], cwd: str,
+                job_object: Optional[JobObject] = None) -> subprocess.Popen:
     env = dict(os.environ)
     # No robot GUID in the environment: a robot that prints its environment (a common debugging step)
     # would put a credential in its output, and from there in the Orchestrator's job log. The robot API
@@ -2084,6 +2186,8 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
     })
     if cfg.send_logs:
         env[ENV_LOG_FILE] = files.robot_log
+    if job_object is not None and job_object.name:
+        env[ENV_JOB_OBJECT] = job_object.name  # the bootstrap joins it and takes it out of the environment
     # `import robot_framework` in a robot finds this file.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (FRAMEWORK_DIR, env.get("PYTHONPATH", "")) if p)
     python = cfg.python or default_robot_python()
@@ -2116,7 +2220,19 @@ ROBOT_BOOTSTRAP = (
     "sys.argv = sys.argv[1:]\n"
     "if not os.path.isdir(target):\n"
     "    sys.path.insert(0, os.path.dirname(os.path.abspath(target)))\n"
-    "del os, target\n"
+    "job = os.environ.pop('ROBOT_JOB_OBJECT', '') if os.name == 'nt' else ''\n"
+    "if job:\n"  # Windows: join the job's Job Object before this robot can start any child
+    "    try:\n"
+    "        import ctypes\n"
+    "        k = ctypes.WinDLL('kernel32')\n"
+    "        k.OpenJobObjectW.restype = ctypes.c_void_p\n"
+    "        h = k.OpenJobObjectW(0x1F001F, 0, job)\n"
+    "        if h:\n"
+    "            k.AssignProcessToJobObject(ctypes.c_void_p(h), ctypes.c_void_p(-1))\n"
+    "            k.CloseHandle(ctypes.c_void_p(h))\n"
+    "    except Exception:\n"
+    "        pass\n"  # the framework's sweeps remain
+    "del os, target, job\n"
     "runpy.run_path(sys.argv[0], run_name='__main__')\n"
 )
 
@@ -2364,6 +2480,17 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
     if job.problem:
         finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, job.problem, started, shipper=shipper)
         return shipper
+    job_object = robot_job_object(job)  # Windows only
+    try:
+        return supervised_job(cfg, orch, identity, store, job, shipper, started, job_object)
+    finally:
+        if job_object is not None:
+            job_object.close()
+
+
+def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFiles, job: ConsumedJob,
+                   shipper: LogShipper, started: float, job_object: Optional[JobObject]) -> LogShipper:
+    """Start the robot, supervise it, end the job however it ends (run_job's body)."""
     proc: Optional[subprocess.Popen] = None
     root: Optional[psutil.Process] = None
     files: Optional[JobFiles] = None
@@ -2376,7 +2503,7 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
             # the fsynced write below, made while the robot boots, covers a machine crash.
             store.save_running(running_state(job, None, files.folder), durable=False)
             close_apps(cfg, "before the job", shipper)
-            proc = start_robot(cfg, job, files, script_args, cwd)
+            proc = start_robot(cfg, job, files, script_args, cwd, job_object)
         except (ValueError, OSError) as e:
             # ValueError: a fault of this job (its name, its script): the next job may well run.
             # OSError: a fault of this machine (the interpreter cannot be executed, the job folder cannot
@@ -2417,6 +2544,8 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
         with ignoring_interrupts():
             try:
                 kill_job_processes(job.guid, root, "framework interrupted" if interrupted else "framework error")
+                if job_object is not None:
+                    job_object.terminate()
                 if proc is not None:
                     reap(proc)
                 remove_vendor_settings(files)
@@ -2434,12 +2563,16 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
         raise
     if status in (JOB_STATUS_ABORTED, JOB_STATUS_FAILED) and proc.poll() is None:
         kill_job_processes(job.guid, root, reason)
+        if job_object is not None:
+            job_object.terminate()  # what hid from the sweeps (a detached child with an empty environment)
     elif cfg.kill_leftovers:
         leftovers = kill_job_processes(job.guid, root, "left behind by the robot after it ended")
         if leftovers:
             logger.warning("Job %s: the robot left %d process(es) running; killed them", job.guid, len(leftovers))
             shipper.add("warning", f"The robot left {len(leftovers)} process(es) running; killed: "
                                    f"{', '.join(leftovers)}")
+        if job_object is not None:
+            job_object.terminate()
     reap(proc)
     remove_vendor_settings(files)
     finish_job(cfg, orch, store, job.guid, status, reason, started, shipper=shipper, output=files.output,
@@ -3620,6 +3753,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         if args.check:
             return check(cfg)
         install_interrupt_handlers()
+        contain_framework()
         code, should_log_off = run(cfg, args.once)
     except AlreadyRunning as e:
         logger.error("%s", e)

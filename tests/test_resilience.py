@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 
@@ -292,7 +293,8 @@ def test_framework_killed_mid_job_then_restarted_reports_failed_and_kills_leftov
     assert world.wait_file("ready")
     proc.kill()  # SIGKILL on POSIX, TerminateProcess on Windows: no handler runs
     proc.wait(timeout=10)
-    assert "orphan" in alive_roles(world)  # nobody cleaned up: the framework died
+    if os.name != "nt":  # Windows: the framework's Job Object took the robot along (test_windows_session.py)
+        assert "orphan" in alive_roles(world)  # nobody cleaned up: the framework died
     result = world.run("--no-logoff")
     assert result.returncode == 0, result.stderr
     assert job.history == [IN_PROGRESS, FAILED]

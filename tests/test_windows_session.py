@@ -103,3 +103,36 @@ def test_close_apps_closes_the_jobs_applications_before_and_after_and_nothing_el
         for proc in (before, other):
             proc.kill()
             proc.wait()
+
+
+WINDOWS_ONLY = pytest.mark.skipif(os.name != "nt", reason="Job Objects exist only on Windows; on POSIX the marker "
+                                  "sweeps are all there is (README: the known gap)")
+
+
+@WINDOWS_ONLY
+def test_a_hidden_child_with_an_empty_environment_is_gone_at_job_end(world):
+    job = world.emu.add_job("hider")
+    assert world.run("--no-logoff").returncode == 0
+    assert job.history == [IN_PROGRESS, SUCCESS]
+    hidden = int((world.out / "hidden.pid").read_text())
+    try:
+        assert wait_until(lambda: not psutil.pid_exists(hidden), timeout=30)
+    finally:
+        if psutil.pid_exists(hidden):
+            psutil.Process(hidden).kill()
+
+
+@WINDOWS_ONLY
+def test_a_killed_framework_takes_its_robot_along(world):
+    job = world.emu.add_job("orphan")
+    proc = world.start("--no-logoff")
+    try:
+        assert world.wait_file("ready")
+        proc.kill()  # TerminateProcess: no handler of the framework runs
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    from conftest import alive_roles
+
+    assert wait_until(lambda: alive_roles(world) == [], timeout=30), alive_roles(world)
+    assert job.history == [IN_PROGRESS]
