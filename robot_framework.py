@@ -1964,17 +1964,18 @@ class JobObject:
     def _set_kill_on_close(self) -> None:
         ctypes = self._ctypes
 
+        # JOBOBJECT_BASIC_LIMIT_INFORMATION and JOBOBJECT_EXTENDED_LIMIT_INFORMATION (winnt.h)
         class Basic(ctypes.Structure):
-            _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64),  # noqa: RUF012 (ctypes' own protocol) ("PerJobUserTimeLimit", ctypes.c_int64),
+            _fields_ = (("PerProcessUserTimeLimit", ctypes.c_int64), ("PerJobUserTimeLimit", ctypes.c_int64),
                         ("LimitFlags", ctypes.c_uint32), ("MinimumWorkingSetSize", ctypes.c_size_t),
                         ("MaximumWorkingSetSize", ctypes.c_size_t), ("ActiveProcessLimit", ctypes.c_uint32),
                         ("Affinity", ctypes.c_size_t), ("PriorityClass", ctypes.c_uint32),
-                        ("SchedulingClass", ctypes.c_uint32)]
+                        ("SchedulingClass", ctypes.c_uint32))
 
         class Extended(ctypes.Structure):
-            _fields_ = [("BasicLimitInformation", Basic),  # noqa: RUF012 ("IoInfo", ctypes.c_uint64 * 6),
+            _fields_ = (("BasicLimitInformation", Basic), ("IoInfo", ctypes.c_uint64 * 6),
                         ("ProcessMemoryLimit", ctypes.c_size_t), ("JobMemoryLimit", ctypes.c_size_t),
-                        ("PeakProcessMemoryUsed", ctypes.c_size_t), ("PeakJobMemoryUsed", ctypes.c_size_t)]
+                        ("PeakProcessMemoryUsed", ctypes.c_size_t), ("PeakJobMemoryUsed", ctypes.c_size_t))
 
         info = Extended()
         info.BasicLimitInformation.LimitFlags = self.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
@@ -3059,7 +3060,8 @@ class LogShipper:
             return
         self.robot_running = False
         self.start()  # a job that never got to start its robot still has its story to tell
-        self.collect_robot_entries()  # the robot has exited: its last lines are in the file now
+        while self.collect_robot_entries():  # the robot has exited: its last lines are in the file now
+            pass
         self.add_gap_entry()
         failed = status not in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED)
         self.add("error" if failed else "info",
@@ -3129,7 +3131,8 @@ class LogShipper:
 
     def deliver_until(self, deadline: float) -> bool:
         """Synchronously (a backlog round): deliver until done or the deadline; True when all is out."""
-        self.collect_robot_entries()
+        while self.collect_robot_entries() and time.monotonic() < deadline:
+            pass
         while self.pending():
             if time.monotonic() >= deadline or self._stop.is_set() or not self.deliver_next(deadline):
                 return False
@@ -3295,12 +3298,13 @@ class LogShipper:
             write_json_atomically(self._state_path, self.state, durable=False)
 
     # --- the robot's entries ---
-    def collect_robot_entries(self) -> None:
+    def collect_robot_entries(self) -> bool:
         """Copy the robot's new lines into the outbox, never holding more than ROBOT_LINE_KEEP bytes of one
         line: a longer line is cut while it is read (its start kept). Past the cap lines are only counted.
-        logs-state.json keeps the offset after the last whole line, so a restart re-reads at most one line."""
+        logs-state.json keeps the offset after the last whole line, so a restart re-reads at most one line.
+        Returns True when there is more to read right away."""
         if not self.enabled:
-            return
+            return False
         more = False
         with self._lock:
             durable = as_int(self.state.get("robot_offset")) or 0
@@ -3308,7 +3312,7 @@ class LogShipper:
             try:
                 f = open(self.robot_log, "rb")
             except OSError:
-                return  # not written yet
+                return False  # not written yet
             with f:
                 f.seek(pos)
                 for _ in range(LOG_READ_CHUNKS):
@@ -3338,6 +3342,7 @@ class LogShipper:
                 self._save_state(force=True)
         if more or durable:
             self._wakeup.set()
+        return more
 
     def _robot_line(self, end: int) -> None:
         """One robot line read whole (or cut); `end`: the offset just after it in the robot's file."""

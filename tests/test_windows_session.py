@@ -44,7 +44,8 @@ def test_robot_imports_the_framework_under_the_embeddable_cpython_with_its_pth_f
     # Lib\site-packages, as vendors add it for their packages): it ignores PYTHONPATH.
     source = os.path.dirname(sys.executable)
     copy = world.tmp / "embedded"
-    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    # copyfile: copy2's CopyFile2 is not implemented by Wine 8
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"), copy_function=shutil.copyfile)
     version = f"{sys.version_info.major}{sys.version_info.minor}"
     (copy / f"python{version}._pth").write_text(f"python{version}.zip\n.\nLib\\site-packages\n")
     python = str(copy / "python.exe")
