@@ -2552,9 +2552,9 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
                 remove_vendor_settings(files)
             except Exception:
                 logger.exception("Job %s: cleaning up after the interruption failed", job.guid)
+            why = _interrupt_reason[0] if _interrupt_reason else "the framework was interrupted while the job ran"
             finish_job(cfg, orch, store, job.guid, JOB_STATUS_ABORTED if interrupted else JOB_STATUS_FAILED,
-                       "the framework was interrupted while the job ran" if interrupted
-                       else f"internal error in the framework: {clean(e)}",
+                       why if interrupted else f"internal error in the framework: {clean(e)}",
                        started, retry_seconds=min(cfg.retry_seconds, 5.0), shipper=shipper,
                        output=files.output if files else None, flush_seconds=1.0,
                        folder=files.folder if files else None)
@@ -3673,6 +3673,7 @@ def log_off(cfg: Config) -> None:
 
 
 _cleanup_done = threading.Event()
+_interrupt_reason: list[str] = []  # set by a Windows session end: the reason the job is reported Aborted with
 _console_handlers: list[Any] = []
 
 
@@ -3714,6 +3715,84 @@ def install_windows_console_handler() -> None:
 
     _console_handlers.append(handler)  # ctypes callbacks must stay referenced while installed
     ctypes.windll.kernel32.SetConsoleCtrlHandler(handler, True)
+
+
+WM_QUERYENDSESSION = 0x0011
+WM_ENDSESSION = 0x0016
+SESSION_WINDOW_CLASS = "robot_framework_session_watch"
+SESSION_END_WAIT = 4.5  # seconds the window waits for the clean-up: Windows ends a process ~5 s after WM_ENDSESSION
+
+
+def watch_session_end() -> None:
+    """Windows: learn that the session ends (logoff, shutdown, Windows Update's restart) in time to say so.
+
+    Console control events for logoff and shutdown reach only services ("interactive applications are
+    terminated at logoff"), and under pythonw.exe there is no console at all. What every GUI process gets
+    is WM_QUERYENDSESSION, then WM_ENDSESSION, sent to its top-level windows: so a hidden window on a
+    small thread of its own answers them. On WM_ENDSESSION it interrupts the main thread, as the console
+    handler does, and waits for the clean-up: the robot killed, the job reported Aborted with the reason
+    "Windows session ended" (journaled first, so the next start delivers it if the network is gone).
+    """
+    if not IS_WINDOWS:
+        return
+    ready = threading.Event()
+    threading.Thread(target=session_window_loop, args=(ready,), name="session-end", daemon=True).start()
+    ready.wait(5)
+
+
+def session_window_loop(ready: threading.Event) -> None:
+    import _thread
+    import ctypes
+    from ctypes import wintypes
+
+    user32 = ctypes.WinDLL("user32", use_last_error=True)
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    lresult = ctypes.c_ssize_t
+    wndproc_type = ctypes.WINFUNCTYPE(lresult, wintypes.HWND, wintypes.UINT, wintypes.WPARAM, wintypes.LPARAM)
+    user32.DefWindowProcW.argtypes = [wintypes.HWND, wintypes.UINT, wintypes.WPARAM, wintypes.LPARAM]
+    user32.DefWindowProcW.restype = lresult
+    user32.CreateWindowExW.argtypes = [wintypes.DWORD, wintypes.LPCWSTR, wintypes.LPCWSTR, wintypes.DWORD,
+                                       ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, wintypes.HWND,
+                                       wintypes.HMENU, wintypes.HINSTANCE, wintypes.LPVOID]
+    user32.CreateWindowExW.restype = wintypes.HWND
+    kernel32.GetModuleHandleW.restype = wintypes.HMODULE
+
+    class WndClass(ctypes.Structure):  # WNDCLASSW
+        _fields_ = (("style", wintypes.UINT), ("lpfnWndProc", wndproc_type), ("cbClsExtra", ctypes.c_int),
+                    ("cbWndExtra", ctypes.c_int), ("hInstance", wintypes.HINSTANCE), ("hIcon", wintypes.HANDLE),
+                    ("hCursor", wintypes.HANDLE), ("hbrBackground", wintypes.HANDLE),
+                    ("lpszMenuName", wintypes.LPCWSTR), ("lpszClassName", wintypes.LPCWSTR))
+
+    def window_procedure(hwnd: int, message: int, wparam: int, lparam: int) -> int:
+        if message == WM_QUERYENDSESSION:
+            return 1  # the session may end: the work is done on WM_ENDSESSION
+        if message == WM_ENDSESSION:
+            if wparam:  # it does end (not cancelled by another application)
+                logger.warning("Windows session ending (WM_ENDSESSION): stopping the robot and reporting the job")
+                _interrupt_reason.append("Windows session ended")
+                _thread.interrupt_main()
+                _cleanup_done.wait(SESSION_END_WAIT)
+            return 0
+        return user32.DefWindowProcW(hwnd, message, wparam, lparam)
+
+    procedure = wndproc_type(window_procedure)
+    _console_handlers.append(procedure)  # ctypes callbacks must stay referenced while in use
+    instance = kernel32.GetModuleHandleW(None)
+    window_class = WndClass(lpfnWndProc=procedure, hInstance=instance, lpszClassName=SESSION_WINDOW_CLASS)
+    hwnd = None
+    if user32.RegisterClassW(ctypes.byref(window_class)):
+        # A hidden top-level window (not a message-only one: those get no broadcasts such as these).
+        hwnd = user32.CreateWindowExW(0, SESSION_WINDOW_CLASS, "robot_framework", 0, 0, 0, 0, 0, None, None,
+                                      instance, None)
+    ready.set()
+    if not hwnd:
+        logger.warning("Cannot create the window that learns of a Windows session end (WinError %d): a logoff "
+                       "mid-job leaves the job to the next start's crash recovery", ctypes.get_last_error())
+        return
+    message = wintypes.MSG()
+    while user32.GetMessageW(ctypes.byref(message), None, 0, 0) > 0:
+        user32.TranslateMessage(ctypes.byref(message))
+        user32.DispatchMessageW(ctypes.byref(message))
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
@@ -3759,6 +3838,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             return check(cfg)
         install_interrupt_handlers()
         contain_framework()
+        watch_session_end()
         code, should_log_off = run(cfg, args.once)
     except AlreadyRunning as e:
         logger.error("%s", e)

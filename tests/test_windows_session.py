@@ -137,3 +137,36 @@ def test_a_killed_framework_takes_its_robot_along(world):
 
     assert wait_until(lambda: alive_roles(world) == [], timeout=30), alive_roles(world)
     assert job.history == [IN_PROGRESS]
+
+
+@WINDOWS_ONLY
+def test_windows_session_end_kills_the_robot_and_reports_the_job_aborted(world):
+    import ctypes
+    from ctypes import wintypes
+
+    user32 = ctypes.WinDLL("user32", use_last_error=True)
+    user32.FindWindowW.restype = wintypes.HWND
+    user32.SendMessageTimeoutW.argtypes = [wintypes.HWND, wintypes.UINT, wintypes.WPARAM, wintypes.LPARAM,
+                                           wintypes.UINT, wintypes.UINT, ctypes.POINTER(ctypes.c_size_t)]
+    job = world.emu.add_job("tree")
+    proc = world.start("--no-logoff")
+    try:
+        assert world.wait_file("ready")
+        assert wait_until(lambda: bool(user32.FindWindowW(rf.SESSION_WINDOW_CLASS, None)))
+        hwnd = user32.FindWindowW(rf.SESSION_WINDOW_CLASS, None)
+        # What Windows (and `wineboot --end-session`) sends every top-level window at logoff. wineboot itself
+        # would then end every process of the prefix, this test runner included, so the test sends them.
+        answer = ctypes.c_size_t()
+        logoff = 0x80000000  # ENDSESSION_LOGOFF
+        assert user32.SendMessageTimeoutW(hwnd, rf.WM_QUERYENDSESSION, 0, logoff, 0x2, 10_000, ctypes.byref(answer))
+        assert answer.value == 1  # the session may end
+        user32.SendMessageTimeoutW(hwnd, rf.WM_ENDSESSION, 1, logoff, 0x2, 10_000, ctypes.byref(answer))
+        # The window procedure returned: the clean-up is done (Windows would now end the process).
+        assert job.history == [IN_PROGRESS, 3]
+        assert proc.wait(timeout=30) == 130
+    finally:
+        proc.kill()
+    from conftest import alive_roles
+
+    assert alive_roles(world) == []
+    assert "finished: Aborted (Windows session ended)" in world.log_text()
