@@ -26,10 +26,8 @@ import contextlib
 import datetime
 import functools
 import getpass
-import glob
 import hashlib
 import heapq
-import ipaddress
 import json
 import logging
 import logging.handlers
@@ -45,7 +43,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -232,6 +229,8 @@ class Task(dict):
             set_task_status(guid, TASK_FAILED_BUSINESS)
         else:
             self.outcome = "application"
+            import traceback  # here: it costs every robot start ~5 ms, and only a failed task needs it
+
             last_lines = "".join(traceback.format_exception(exc_type, exc, tb)).strip().splitlines()[-6:]
             log(f"Task {name!r}: application exception: {exc_type.__name__}: {exc}\n" + "\n".join(last_lines),
                 "error")
@@ -2138,20 +2137,26 @@ def remove_vendor_settings(files: Optional[JobFiles]) -> None:
 
 def remove_stale_vendor_settings(cfg: Config) -> None:
     """At start no robot runs: a settings file (it holds the GUID) left by a crash mid-job goes now."""
-    for path in glob.glob(os.path.join(glob.escape(os.path.join(cfg.log_dir, "jobs")), "*", "settings.txt")):
+    for path in files_in_job_folders(cfg, "settings.txt"):
         with contextlib.suppress(OSError):
             os.remove(path)
+
+
+def files_in_job_folders(cfg: Config, name: str) -> list[str]:
+    """<log_dir>/jobs/*/<name> that exist, oldest job first (folder names start with the time)."""
+    jobs_dir = os.path.join(cfg.log_dir, "jobs")
+    try:
+        folders = sorted(entry.path for entry in os.scandir(jobs_dir) if entry.is_dir())
+    except OSError:
+        return []
+    return [path for path in (os.path.join(folder, name) for folder in folders) if os.path.exists(path)]
 
 
 def is_cleartext(host: str) -> bool:
     """http:// to anything but this machine (loopback: the local emulator, a local proxy)."""
     parts = urlsplit(host)
-    if parts.scheme != "http" or parts.hostname == "localhost":
-        return False
-    try:
-        return not ipaddress.ip_address(parts.hostname or "").is_loopback
-    except ValueError:
-        return True
+    hostname = parts.hostname or ""
+    return parts.scheme == "http" and not (hostname in ("localhost", "::1") or hostname.startswith("127."))
 
 
 def prune_job_folders(jobs_dir: str, keep: int) -> None:
@@ -2720,7 +2725,7 @@ def append_ledger_record(path: str, records: list[dict[str, Any]], record: dict[
 def deliver_task_ledgers(cfg: Config, orch: Orchestrator) -> None:
     """Between jobs: ledgers of ended jobs with outcomes still undelivered (an outage, a crash), oldest
     job first, one attempt each (the rest waits for the next round)."""
-    for path in sorted(glob.glob(os.path.join(glob.escape(os.path.join(cfg.log_dir, "jobs")), "*", TASKS_LEDGER))):
+    for path in files_in_job_folders(cfg, TASKS_LEDGER):
         if not settle_tasks(cfg, orch, os.path.dirname(path), "the job ended before its outcome was reported"):
             return
 
@@ -3041,8 +3046,8 @@ class LogShipper:
         """A framework entry (level: one of LOG_LEVELS), on disk at once."""
         if self.enabled:
             with self._lock:
-                self._append(level, clean_message(message))
-                self._save_state(force=True)
+                self._append(level, clean_message(message))  # the outbox is the truth; the state file follows
+                self._save_state()
             self._wakeup.set()
 
     def hold(self) -> None:
@@ -3371,9 +3376,8 @@ def deliver_log_backlog(cfg: Config, orch: Optional[Orchestrator], deadline: flo
     """
     if orch is None or not cfg.send_logs or not orch.learned.logs_supported:
         return False
-    jobs_dir = os.path.join(cfg.log_dir, "jobs")
     worked = False
-    for outbox in sorted(glob.glob(os.path.join(glob.escape(jobs_dir), "*", LOG_OUTBOX))):
+    for outbox in files_in_job_folders(cfg, LOG_OUTBOX):
         folder = os.path.dirname(outbox)
         if folder == exclude:
             continue
