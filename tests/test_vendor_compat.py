@@ -122,3 +122,24 @@ def test_soft_stop_reaches_a_vendor_robot_waiting_for_sigbreak(world):
                     f"here ({next((ln for ln in world.log_text().splitlines() if 'interrupt' in ln), 'no log line')})")
     assert (world.out / "got-sigbreak").exists()
     assert wait_until(lambda: job.history == [IN_PROGRESS, STOPPED])
+
+
+@pytest.mark.skipif(os.name != "nt", reason="the CTRL_BREAK attach exists only on Windows")
+def test_processes_still_start_after_a_windows_soft_stop(world):
+    # The soft stop attaches to the robot's console and frees it again; after it the framework must still
+    # start processes (the next robot, the log-off command), which inherit its standard handles.
+    pythonw = pythonw_or_skip()
+    first, second = world.emu.add_job("cooperative"), world.emu.add_job("ok")
+    config = world.reconfigure(robot__stop_interrupt="true", robot__stop_timeout=20)
+    proc = subprocess.Popen([pythonw, FRAMEWORK, "--config", config], env=world.env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert world.wait_file("ready")
+        world.emu.request_stop(first)
+        assert proc.wait(timeout=90) == 0
+    finally:
+        proc.kill()
+    assert first.history == [IN_PROGRESS, STOPPED]
+    assert second.history == [IN_PROGRESS, SUCCESS]  # a robot started after the soft stop
+    assert world.logged_off.exists()  # and the log-off command
+    assert "WinError 6" not in world.log_text()
