@@ -837,6 +837,12 @@ def mac_of(ip: str) -> str:
                         return a.address.replace("-", ":").lower()  # Windows writes AA-BB-..
     except OSError as e:
         logger.debug("psutil.net_if_addrs failed: %s", e)
+    if IS_WINDOWS:
+        # psutil read the adapters through GetAdaptersAddresses already; getmac's Windows fallbacks start
+        # console programs (getmac.exe, ipconfig) without CREATE_NO_WINDOW, and under pythonw.exe each
+        # would flash a console window on the desktop the robot drives.
+        logger.warning("Cannot tell the MAC address of the interface with IP %r; sending MAC empty", ip)
+        return ""
     try:
         import getmac  # imported only here: it is the fallback and costs start-up time
 
