@@ -1966,7 +1966,7 @@ class JobObject:
         if kill_on_close:
             self._set_kill_on_close()
 
-    def _set_kill_on_close(self) -> None:
+    def _set_kill_on_close(self, on: bool = True) -> None:
         ctypes = self._ctypes
 
         # JOBOBJECT_BASIC_LIMIT_INFORMATION and JOBOBJECT_EXTENDED_LIMIT_INFORMATION (winnt.h)
@@ -1983,7 +1983,7 @@ class JobObject:
                         ("PeakProcessMemoryUsed", ctypes.c_size_t), ("PeakJobMemoryUsed", ctypes.c_size_t))
 
         info = Extended()
-        info.BasicLimitInformation.LimitFlags = self.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+        info.BasicLimitInformation.LimitFlags = self.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE if on else 0
         if not self.kernel32.SetInformationJobObject(self.handle, self.JOB_OBJECT_EXTENDED_LIMIT_INFORMATION,
                                                      ctypes.byref(info), ctypes.sizeof(info)):
             raise OSError(ctypes.get_last_error(), "SetInformationJobObject failed")
@@ -2016,6 +2016,15 @@ def contain_framework() -> None:
     except OSError as e:
         logger.warning("Cannot put the framework in a Job Object (%s): if it is killed, its robot runs on until "
                        "the next start cleans up", e)
+
+
+def release_framework_job() -> None:
+    """At a normal exit every robot has already ended or been killed by the framework: what still runs
+    in the Job Object was left on purpose (kill_leftovers = false) or is the log-off command, so the
+    kill-on-close limit is lifted. Only a framework that dies without getting here takes them along."""
+    for job in _framework_job:
+        with contextlib.suppress(OSError):
+            job._set_kill_on_close(False)
 
 
 def robot_job_object(job: ConsumedJob) -> Optional[JobObject]:
@@ -3860,6 +3869,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         logger.exception("Internal error; please report it with this log")
         return EXIT_INTERNAL_ERROR
     finally:
+        release_framework_job()
         _cleanup_done.set()
     if should_log_off and cfg.logoff and not args.no_logoff:
         log_off(cfg)
