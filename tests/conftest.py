@@ -7,6 +7,7 @@ import os
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +62,8 @@ class Env:
 
     def run(self, *args: str, timeout: float = 60, config: Optional[str] = None,
             **extra_env: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, FRAMEWORK, "--config", config or self.config, *args],
-                              env=self.env(**extra_env), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, check=False)
+        return run_captured([sys.executable, FRAMEWORK, "--config", config or self.config, *args],
+                            env=self.env(**extra_env), timeout=timeout)
 
     def start(self, *args: str, config: Optional[str] = None, **extra_env: str) -> subprocess.Popen:
         # Output goes to a file, not a pipe: an unread pipe could fill up and block the framework.
@@ -94,6 +94,22 @@ class Env:
 
     def wait_file(self, name: str, timeout: float = 45) -> bool:  # generous: Wine starts processes slowly
         return wait_until((self.out / name).exists, timeout)
+
+
+def run_captured(command: list, timeout: float, **options: Any) -> subprocess.CompletedProcess:
+    """subprocess.run with the output captured through files, not pipes.
+
+    Windows (the Wine lane): the framework's hidden window makes Wine start explorer.exe for the desktop,
+    which inherits the framework's standard handles and lives on; a pipe it holds would never reach its
+    end, and subprocess.run would wait for it for ever. A file has no end to wait for.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.run(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL, timeout=timeout,
+                              check=False, **options)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(command, proc.returncode, out.read().decode("utf-8", "replace"),
+                                           err.read().decode("utf-8", "replace"))
 
 
 def make_config(tmp: Path, emulator: Emulator, **overrides: Any) -> str:

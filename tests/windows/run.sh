@@ -58,6 +58,11 @@ trap cleanup EXIT
 export ROBOT_FRAMEWORK_WINE=1  # lets the tests name Wine in their skip reasons
 # Windows are created headless (the framework's hidden session-end window): Wine's null display driver.
 wine reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d null /f </dev/null >/dev/null 2>&1 || true
+# The first window of the prefix makes Wine start explorer.exe /desktop, which inherits that process's
+# standard handles and lives on: started by a framework whose output a test reads through a pipe, it
+# would hold the pipe open for ever. So the desktop is brought up here, with nothing to inherit.
+wine "$py/python.exe" -c "import ctypes; ctypes.windll.user32.CreateWindowExW(0, 'STATIC', 'x', 0, 0, 0, 0, 0, \
+    None, None, None, None)" </dev/null >/dev/null 2>&1 || true
 cd "$repo"
 # Wine 8: a Windows Python cannot set up its standard streams on a closed stdin or on a regular
 # file, so stdin is /dev/null and the output goes through a pipe.
