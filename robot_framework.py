@@ -3147,7 +3147,7 @@ class LogShipper:
 
     def pending(self) -> bool:
         with self._lock:
-            return (as_int(self.state.get("delivered")) or 0) < (as_int(self.state.get("written")) or 0)
+            return self.pending_locked()
 
     def deliver_until(self, deadline: float) -> bool:
         """Synchronously (a backlog round): deliver until done or the deadline; True when all is out."""
@@ -3169,6 +3169,7 @@ class LogShipper:
                     retry_while_held(os.replace, self.outbox, os.path.join(self.folder, LOG_OUTBOX_DONE))
 
     def pending_locked(self) -> bool:
+        """Entries written but not yet delivered (the caller holds the lock)."""
         return (as_int(self.state.get("delivered")) or 0) < (as_int(self.state.get("written")) or 0)
 
     def deliver_next(self, deadline: float = float("inf")) -> bool:
