@@ -47,7 +47,9 @@ class Bench:
 
     @staticmethod
     def start(config: str, out: Path, *args: str, **extra_env: str) -> subprocess.Popen:
-        env = dict(os.environ, TEST_OUT=str(out), **extra_env)
+        # TMPDIR: the framework's POSIX lock file (one per robot GUID, each run has its own) goes into
+        # this run's folder, which the benchmark deletes, instead of piling up in /tmp.
+        env = dict(os.environ, TEST_OUT=str(out), TMPDIR=str(out.parent), **extra_env)
         return subprocess.Popen([sys.executable, FRAMEWORK, "--config", config, "--no-logoff", *args], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
 

@@ -27,6 +27,29 @@ UNDER_WINE = os.environ.get("ROBOT_FRAMEWORK_WINE") == "1"
 MARKER_SCRIPT = os.path.join(REPO, "tests", "logoff_marker.py")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_temp_folder(tmp_path_factory):
+    """Point the system temp folder of this run, and of every process it starts, into pytest's own.
+
+    On POSIX the framework's locks are files in the temp folder (one per robot GUID, one per queue),
+    never deleted on purpose: deleting a flock file races another process opening it. On a robot
+    machine that is a handful; here each test has its own GUID, so a run would leave hundreds in /tmp.
+    In pytest's folder they go when pytest prunes old runs. One folder for the whole session, so every
+    framework the tests start (and any in-process lock) still meets the same lock files. Python reads
+    TMPDIR first on Windows too; the Wine lane's framework uses named mutexes there, not files.
+    """
+    folder = str(tmp_path_factory.mktemp("system-temp", numbered=False))
+    saved_env, saved_cached = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = folder
+    tempfile.tempdir = folder  # gettempdir() caches its first answer
+    yield
+    tempfile.tempdir = saved_cached
+    if saved_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved_env
+
+
 @pytest.fixture
 def emu():
     emulator = Emulator().start()

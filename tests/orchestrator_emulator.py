@@ -538,7 +538,8 @@ def demo() -> int:
         print(f"Orchestrator emulator on {emulator.url}; queued job {job.guid} (robot hello_robot)\n")
         cmd = [sys.executable, FRAMEWORK, "--config", config, "--once", "--no-logoff"]
         print("$ " + " ".join(cmd), flush=True)
-        code = subprocess.call(cmd)
+        # TMPDIR: the framework's lock file for this one-off robot GUID goes with the demo's folder.
+        code = subprocess.call(cmd, env=dict(os.environ, TMPDIR=tmp))
         output = os.path.join(tmp, "logs", "jobs")
         for folder in sorted(os.listdir(output)) if os.path.isdir(output) else []:
             with open(os.path.join(output, folder, "output.log"), encoding="utf-8") as f:
