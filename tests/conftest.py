@@ -39,15 +39,10 @@ def _session_temp_folder(tmp_path_factory):
     TMPDIR first on Windows too; the Wine lane's framework uses named mutexes there, not files.
     """
     folder = str(tmp_path_factory.mktemp("system-temp", numbered=False))
-    saved_env, saved_cached = os.environ.get("TMPDIR"), tempfile.tempdir
-    os.environ["TMPDIR"] = folder
-    tempfile.tempdir = folder  # gettempdir() caches its first answer
-    yield
-    tempfile.tempdir = saved_cached
-    if saved_env is None:
-        os.environ.pop("TMPDIR", None)
-    else:
-        os.environ["TMPDIR"] = saved_env
+    with pytest.MonkeyPatch.context() as patch:  # restores both at the end of the session
+        patch.setenv("TMPDIR", folder)
+        patch.setattr(tempfile, "tempdir", folder)  # gettempdir() caches its first answer
+        yield
 
 
 @pytest.fixture
