@@ -95,6 +95,7 @@ EXIT_UNREACHABLE = 4  # the Orchestrator could not be reached / answered garbage
 EXIT_ALREADY_RUNNING = 5  # another robot_framework.py runs for the same robot GUID
 EXIT_TASK = 6  # --install-task / --uninstall-task failed: not Windows, access denied, schtasks error
 EXIT_MACHINE_FAULT = 7  # this machine cannot run robots (interpreter, disk, job folder): no further job taken
+EXIT_PREPARE_FAILED = 8  # --prepare-envs: some robot's environment could not be built (named in the output)
 EXIT_INTERRUPTED = 130  # Ctrl+C, SIGTERM, console close: the job was aborted, no logoff
 
 # --- What a robot script sees -------------------------------------------------------------------
@@ -534,11 +535,22 @@ class Config:
     stop_interrupt: str
     new_console: bool
     close_apps: frozenset  # image names closed before and after each job (normalized, see app_key)
+    envs_dir: str  # robot environments (Robot environments)
+    installer: str  # auto, uv or pip
+    index_url: str = field(repr=False)  # may hold a password
+    find_links: str
+    env_build: str  # auto or never
+    env_keep_days: float
     logoff: bool
     logoff_command: str
     log_dir: str
     level: str
     keep_jobs: int
+
+    @property
+    def secrets(self) -> list[str]:
+        """What no log line or job log entry may show: the robot GUID, the package index's password."""
+        return [self.robot_guid, url_password(self.index_url)]
 
 
 DEFAULT_LOGOFF_COMMAND = "shutdown /l"
@@ -563,6 +575,12 @@ CONFIG_KEYS: dict[str, dict[str, Optional[str]]] = {
         "stop_interrupt": "auto",
         "new_console": "false",
         "close_apps": "",
+        "envs_dir": "",
+        "installer": "auto",
+        "index_url": "",
+        "find_links": "",
+        "env_build": "auto",
+        "env_keep_days": "30",
     },
     "session": {"logoff": "true", "logoff_command": DEFAULT_LOGOFF_COMMAND},
     "logging": {"log_dir": "logs", "level": "INFO", "keep_jobs": "50"},
@@ -671,6 +689,19 @@ def load_config(path: str) -> tuple[Config, list[str]]:
         stop_interrupt = "false"
     elif stop_interrupt != "auto":
         fail("robot", "stop_interrupt", f"must be auto, true or false, not {stop_interrupt!r}")
+    installer = raw("robot", "installer").lower()
+    if installer not in ENV_INSTALLERS:
+        fail("robot", "installer", f"must be auto, uv or pip, not {installer!r}")
+    env_build = raw("robot", "env_build").lower()
+    if env_build not in ("auto", "never"):
+        fail("robot", "env_build", f"must be auto or never, not {env_build!r}")
+    index_url = raw("robot", "index_url")
+    if index_url and urlsplit(index_url).scheme not in ("http", "https"):
+        fail("robot", "index_url", f"must be an http:// or https:// URL of a package index, not "
+                                   f"{redact_url(index_url)!r}")
+    find_links = raw("robot", "find_links")
+    if find_links and "://" not in find_links:
+        find_links = folder("robot", "find_links")
     level = raw("logging", "level").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         fail("logging", "level", f"must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
@@ -699,6 +730,12 @@ def load_config(path: str) -> tuple[Config, list[str]]:
         stop_interrupt=stop_interrupt,
         new_console=boolean("robot", "new_console"),
         close_apps=frozenset(app_key(name) for name in raw("robot", "close_apps").split(",") if name.strip()),
+        envs_dir=folder("robot", "envs_dir") if raw("robot", "envs_dir") else default_envs_dir(),
+        installer=installer,
+        index_url=index_url,
+        find_links=find_links,
+        env_build=env_build,
+        env_keep_days=number("robot", "env_keep_days", 1),
         logoff=boolean("session", "logoff"),
         logoff_command=logoff_command,
         log_dir=folder("logging", "log_dir"),
@@ -708,6 +745,14 @@ def load_config(path: str) -> tuple[Config, list[str]]:
     if cfg.python and not (shutil.which(cfg.python) or os.path.isfile(cfg.python)):
         fail("robot", "python", f"names {cfg.python!r}, which is neither a file nor on PATH")
     return cfg, warnings
+
+
+def default_envs_dir() -> str:
+    """Windows: %ProgramData%, shared by every robot account of a terminal server; elsewhere the user's cache."""
+    if IS_WINDOWS:
+        return os.path.join(os.environ.get("PROGRAMDATA") or r"C:\ProgramData", "robot_framework", "envs")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "robot_framework", "envs")
 
 
 # The vendor framework's settings.txt: robot GUID, Orchestrator host, logoff flag (0/1, 1 when absent).
@@ -1476,35 +1521,78 @@ def queue_lock(queue: str) -> Iterator[None]:
     """One robot at a time takes from `queue` on this machine, whatever account it runs as.
 
     The Orchestrator's take is two calls (lastTask, then In progress): two robots in between would get
-    the same task. Windows: a named mutex in the Global namespace (shared by every session of a terminal
-    server), with a DACL that lets every account use it; it is released when its holder dies. POSIX: a
-    file lock in the system temp folder (shared by every account), also released by the OS on death.
-    The lock is per queue reference: robots must name a queue the same way (name or GUID) to share it.
+    the same task. The lock is per queue reference: robots must name a queue the same way (name or GUID)
+    to share it.
     """
     name = "robot_framework-queue-" + hashlib.sha256(str(queue).encode("utf-8")).hexdigest()[:16]
-    deadline = time.monotonic() + QUEUE_LOCK_WAIT
+    held = False
+    try:
+        with machine_lock(name, tempfile.gettempdir(), QUEUE_LOCK_WAIT):
+            held = True
+            yield
+    except LockTimeout:
+        raise RobotApiError(f"queue {queue!r}: another robot on this machine held the queue's lock "
+                            f"for {QUEUE_LOCK_WAIT:g} s") from None
+    except OSError as e:
+        if held:
+            raise  # the robot's own work under the lock failed, not the lock
+        raise RobotApiError(f"queue {queue!r}: cannot take the queue's lock: {describe_os_error(e)}") from None
+
+
+class LockTimeout(Exception):
+    """machine_lock() waited its whole `wait` for another holder."""
+
+
+
+@contextlib.contextmanager
+def machine_lock(name: str, folder: str, wait: Optional[float]) -> Iterator[None]:
+    """A lock every account of this machine shares (a queue's take, an environment's build).
+
+    Windows: a named mutex Global\\<name> (the Global namespace is shared by every session of a terminal
+    server) with a DACL that lets every account use it. POSIX: a file lock on <folder>/<name>.lock. Both
+    are released by the OS when their holder dies. wait: seconds before LockTimeout (None: for ever;
+    the holder of the wait is killed when its job ends). Waits in slices, so Ctrl+C or a soft stop still
+    reaches the waiting main thread.
+    """
+    deadline = None if wait is None else time.monotonic() + wait
     if IS_WINDOWS:
         with windows_global_mutex(name, deadline):
             yield
         return
     import fcntl
 
-    fd = os.open(os.path.join(tempfile.gettempdir(), name + ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    fd = open_shared_lock_file(os.path.join(folder, name + ".lock"))
     try:
-        with contextlib.suppress(OSError):
-            os.fchmod(fd, 0o666)  # the first account to create it lets the others open it too
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise RobotApiError(f"queue {queue!r}: another robot on this machine held the queue's lock "
-                                        f"for {QUEUE_LOCK_WAIT:g} s") from None
+                if deadline is not None and time.monotonic() > deadline:
+                    raise LockTimeout(f"lock {name} held by another process for {wait:g} s") from None
                 time.sleep(0.02)
         yield
     finally:
         os.close(fd)  # also releases the lock
+
+
+def open_shared_lock_file(path: str) -> int:
+    """POSIX: open (or create) a lock file other accounts can open too.
+
+    An existing file is opened without O_CREAT: in a sticky world-writable folder (/tmp) with
+    fs.protected_regular on (the systemd default), O_CREAT on another account's file is refused even
+    though plain O_RDWR is allowed.
+    """
+    while True:
+        with contextlib.suppress(FileNotFoundError):
+            return os.open(path, os.O_RDWR)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue  # another process created it in between: open theirs
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o666)  # the umask narrowed the mode: let the other accounts open it too
+        return fd
 
 
 def open_global_mutex(name: str) -> tuple[Any, int]:
@@ -1539,19 +1627,17 @@ def open_global_mutex(name: str) -> tuple[Any, int]:
 
 
 @contextlib.contextmanager
-def windows_global_mutex(name: str, deadline: float) -> Iterator[None]:
+def windows_global_mutex(name: str, deadline: Optional[float]) -> Iterator[None]:
+    kernel32, handle = open_global_mutex(name)
     try:
-        kernel32, handle = open_global_mutex(name)
-    except OSError as e:
-        raise RobotApiError(f"queue lock: {e}") from None
-    try:
-        while True:  # in slices, so Ctrl+C / a soft stop still reaches the robot's main thread
+        while True:  # in slices, so Ctrl+C / a soft stop still reaches the waiting main thread
             result = kernel32.WaitForSingleObject(handle, 200)
             if result in (WAIT_OBJECT_0, WAIT_ABANDONED):  # abandoned: its holder died, it is ours now
                 break
-            if result != WAIT_TIMEOUT or time.monotonic() > deadline:
-                raise RobotApiError(f"queue lock: waiting for mutex Global\\{name} failed or took over "
-                                    f"{QUEUE_LOCK_WAIT:g} s (result {result})")
+            if result != WAIT_TIMEOUT:
+                raise OSError(f"waiting for mutex Global\\{name} failed (result {result})")
+            if deadline is not None and time.monotonic() > deadline:
+                raise LockTimeout(f"mutex Global\\{name} held by another process")
         try:
             yield
         finally:
@@ -2054,6 +2140,584 @@ def kill_one(proc: psutil.Process) -> None:
 
 
 # =================================================================================================
+# Robot environments: the packages a robot declares, installed once per machine
+# =================================================================================================
+# A robot that declares dependencies runs with a folder of packages of its own, built by pip or uv
+# (`install --target`) when a job first needs it and shared by every robot, account and job of the
+# machine that declares the same set for the same interpreter. The bootstrap puts that folder right
+# after the robot's own folder on sys.path (its .pth files processed), so the robot's versions win over
+# the base interpreter's. Why --target and not a venv: the embeddable CPython has no venv module, and
+# a folder of packages works with any interpreter the robot runs with.
+ENV_MARKER = ".robot-env.json"  # written into a build before it is renamed into place: present = complete
+ENV_REQUIREMENTS = ".robot-env-requirements.txt"  # what was asked for, kept in the environment
+ENV_BUILD_LOG = "environment.log"  # in the job folder: the installer's output
+ENV_SPEC = "environment.json"  # in the job folder: what the build helper (--build-env) builds
+ENV_PACKAGES = "ROBOT_PACKAGES_DIR"  # the robot's environment, read by the bootstrap
+ENV_INSTALLERS = ("auto", "uv", "pip")
+ENV_STALE_BUILD_DAYS = 1  # an abandoned build folder older than this is removed at start
+PEP723_BLOCK = re.compile(r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$")
+INTERPRETER_FACTS = ("{'implementation': sys.implementation.name, 'version': '%d.%d.%d' % sys.version_info[:3], "
+                     "'platform': sysconfig.get_platform(), 'abiflags': getattr(sys, 'abiflags', ''), "
+                     "'pip': importlib.util.find_spec('pip') is not None}")
+_interpreters: dict[str, dict[str, Any]] = {}  # robot interpreter -> its facts, asked once per run
+
+
+class EnvBuildError(Exception):
+    """An environment could not be built; the message names the cause, `tail` is the installer's last lines."""
+
+    def __init__(self, message: str, tail: str = "") -> None:
+        super().__init__(message)
+        self.tail = tail
+
+
+@dataclass
+class RobotEnvironment:
+    """The packages one robot declares, and the folder on this machine that holds them (built or not)."""
+
+    robot: str  # the robot's name, for messages
+    declared_in: str  # where: requirements.txt, pyproject.toml, the PEP 723 block of a file
+    requirements: list[str]  # normalised, sorted
+    python: str  # the robot's interpreter
+    facts: dict[str, Any]  # its implementation, version, platform (and whether it has pip)
+    path: str  # <envs_dir>/<key>
+
+    @property
+    def key(self) -> str:
+        return os.path.basename(self.path)
+
+    @classmethod
+    def for_robot(cls, cfg: Config, robot: str, target: str) -> Optional[RobotEnvironment]:
+        """The environment the robot at `target` (its file or folder) declares, or None.
+
+        Raises ValueError (the job fails with it) for a declaration that cannot be read, one made in
+        two places, or a requires-python the robot's interpreter does not meet.
+        """
+        declared = read_declaration(target)
+        if declared is None:
+            return None
+        source, requirements, requires_python = declared
+        python = cfg.python or default_robot_python()
+        facts = interpreter_facts(python)
+        if requires_python and not python_satisfies(facts["version"], requires_python):
+            raise ValueError(f"robot {robot!r} requires Python {requires_python} ({source}), but its interpreter "
+                             f"{python} is Python {facts['version']}")
+        if not requirements:
+            return None  # requires-python alone: checked, nothing to install
+        identity = {"requirements": requirements, "implementation": facts["implementation"],
+                    "python": ".".join(facts["version"].split(".")[:2]), "platform": facts["platform"],
+                    "abiflags": facts["abiflags"]}
+        key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()[:20]
+        return cls(robot, source, requirements, python, facts, os.path.join(cfg.envs_dir, key))
+
+    @property
+    def marker(self) -> str:
+        return os.path.join(self.path, ENV_MARKER)
+
+    def ready(self) -> Optional[dict[str, Any]]:
+        """The marker of a complete, undamaged environment, or None: what a build wrote is all still there."""
+        marker = load_json_or_none(self.marker)
+        if not isinstance(marker, dict) or marker.get("requirements") != self.requirements:
+            return None
+        try:
+            present = set(os.listdir(self.path))
+        except OSError:
+            return None
+        entries = marker.get("entries")
+        if not isinstance(entries, list) or not set(entries) <= present:
+            return None  # a package folder deleted or quarantined (antivirus): built again
+        return marker
+
+    def mark_used(self) -> None:
+        """The marker's time is the last use: housekeeping removes what stays unused for env_keep_days."""
+        with contextlib.suppress(OSError):
+            os.utime(self.marker)
+
+    def spec(self) -> dict[str, Any]:
+        return {"robot": self.robot, "declared_in": self.declared_in, "requirements": self.requirements,
+                "python": self.python, "facts": self.facts, "path": self.path}
+
+    def describe(self, marker: dict[str, Any], built_by: str) -> str:
+        """One job log line: built by this job, or reused."""
+        count = marker.get("packages", "?")
+        packages = f"{count} package{'' if count == 1 else 's'}"
+        if marker.get("built_by") == built_by:
+            return (f"Environment for {self.robot!r} built in {marker.get('seconds', 0):.1f} s "
+                    f"({marker.get('installer', '?')}, {packages})")
+        return f"Environment for {self.robot!r} reused ({packages}, {self.path})"
+
+
+def read_declaration(target: str) -> Optional[tuple[str, list[str], Optional[str]]]:
+    """(where, requirements, requires-python) that the robot at `target` declares, or None.
+
+    A folder robot: requirements.txt, [project] dependencies of pyproject.toml, or a PEP 723 block in
+    __main__.py; a single-file robot: a PEP 723 block. Dependencies in two places are an error.
+    """
+    found: list[tuple[str, Optional[list[str]], Optional[str]]] = []
+    if os.path.isdir(target):
+        requirements_txt = os.path.join(target, "requirements.txt")
+        if os.path.isfile(requirements_txt):
+            found.append(("requirements.txt", parse_requirements_file(read_text(requirements_txt),
+                                                                      "requirements.txt"), None))
+        pyproject = os.path.join(target, "pyproject.toml")
+        if os.path.isfile(pyproject):
+            project = load_toml(read_text(pyproject), "pyproject.toml").get("project")
+            if isinstance(project, dict):
+                found.append(("pyproject.toml", *project_dependencies(project, "pyproject.toml [project]")))
+        script = os.path.join(target, "__main__.py")
+    else:
+        script = target
+    block = pep723_block(script)
+    if block is not None:
+        where = f"the '# /// script' block of {os.path.basename(script)}"
+        found.append((where, *project_dependencies(block, where)))
+    declaring = [where for where, requirements, _ in found if requirements is not None]
+    if len(declaring) > 1:
+        raise ValueError(f"dependencies are declared in {' and in '.join(declaring)}; declare them in one place")
+    pythons = {spec for _, _, spec in found if spec}
+    if len(pythons) > 1:
+        raise ValueError(f"requires-python is declared twice, differently: {' and '.join(sorted(pythons))}")
+    if not declaring and not pythons:
+        return None
+    requirements = next((r for _, r, _ in found if r is not None), [])
+    return (declaring[0] if declaring else "requires-python"), requirements, next(iter(pythons), None)
+
+
+def read_text(path: str) -> str:
+    with open(path, encoding="utf-8-sig") as f:  # -sig: Notepad may save a BOM
+        return f.read().replace("\r\n", "\n")
+
+
+def pep723_block(script: str) -> Optional[dict[str, Any]]:
+    """The script's `# /// script` metadata (PEP 723), or None. Cheap for a robot without one."""
+    try:
+        with open(script, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if b"# /// script" not in data:
+        return None
+    text = data.decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
+    blocks = [m for m in PEP723_BLOCK.finditer(text) if m.group("type") == "script"]
+    if len(blocks) > 1:
+        raise ValueError(f"{os.path.basename(script)} has more than one '# /// script' block")
+    if not blocks:
+        return None
+    content = "".join(line[2:] if line.startswith("# ") else line[1:]
+                      for line in blocks[0].group("content").splitlines(keepends=True))
+    return load_toml(content, f"the '# /// script' block of {os.path.basename(script)}")
+
+
+def load_toml(text: str, where: str) -> dict[str, Any]:
+    """TOML with the standard library's tomllib (Python 3.11+), or tomli before it (requirements.txt)."""
+    try:
+        import tomllib
+    except ImportError:
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ImportError:
+            raise ValueError(f"{where}: reading TOML needs Python 3.11 or the tomli package "
+                             f"(pip install -r requirements.txt installs it)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{where} is not valid TOML: {e}") from None
+
+
+def project_dependencies(table: dict[str, Any], where: str) -> tuple[Optional[list[str]], Optional[str]]:
+    """(dependencies or None when absent, requires-python or None) of a [project] table or PEP 723 block."""
+    dependencies = table.get("dependencies")
+    requires_python = table.get("requires-python")
+    if dependencies is not None and (not isinstance(dependencies, list)
+                                     or not all(isinstance(d, str) for d in dependencies)):
+        raise ValueError(f"{where}: dependencies must be a list of strings")
+    if requires_python is not None and not isinstance(requires_python, str):
+        raise ValueError(f"{where}: requires-python must be a string")
+    if dependencies is None:
+        return None, requires_python
+    return sorted({normalize_requirement(d, where) for d in dependencies}), requires_python
+
+
+def parse_requirements_file(text: str, where: str) -> list[str]:
+    """Requirement lines of a requirements file; option lines (-r, --index-url, -e) are refused: the
+    machine's sources are the framework's ([robot] index_url, find_links). `--hash` on a line is kept."""
+    requirements = set()
+    for number, raw in enumerate(text.replace("\\\n", "").splitlines(), 1):
+        line = re.sub(r"(^|\s)#.*", "", raw).strip()
+        if not line:
+            continue
+        if line.startswith("-"):
+            raise ValueError(f"{where} line {number}: {clean(line, 60)!r}: option lines are not supported; the "
+                             f"package sources are [robot] index_url and find_links of the framework's config")
+        requirements.add(normalize_requirement(line, where))
+    return sorted(requirements)
+
+
+def normalize_requirement(text: str, where: str) -> str:
+    """One PEP 508 requirement, spelled one way: white space folded, the project name normalised (PEP 503)."""
+    text = " ".join(str(text).split())
+    name = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", text)
+    if not name:
+        raise ValueError(f"{where}: {clean(text, 60)!r} is not a requirement (name[extras][version][; marker])")
+    return re.sub(r"[-_.]+", "-", name.group(0)).lower() + text[name.end():]
+
+
+def python_satisfies(version: str, specifier: str) -> bool:
+    """Whether a Python version (3.11.7) meets a requires-python specifier (>=3.10,<4 and the like)."""
+    have = version_numbers(version)
+    for clause in filter(None, (c.strip() for c in specifier.split(","))):
+        match = re.fullmatch(r"(~=|===|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+)*)(\.\*)?", clause)
+        if not match:
+            raise ValueError(f"requires-python {specifier!r}: cannot read {clause!r}")
+        op, wanted, wildcard = match.groups()
+        want = version_numbers(wanted)
+        if wildcard:
+            if op not in ("==", "!="):
+                raise ValueError(f"requires-python {specifier!r}: {clause!r} is not a valid specifier")
+            ok = (have[:len(want)] == want) == (op == "==")
+        else:
+            width = max(len(have), len(want))
+            h, w = have + (0,) * (width - len(have)), want + (0,) * (width - len(want))
+            ok = {"==": h == w, "===": h == w, "!=": h != w, "<=": h <= w, ">=": h >= w, "<": h < w, ">": h > w,
+                  "~=": h >= w and have[:len(want) - 1] == want[:len(want) - 1]}[op]
+        if not ok:
+            return False
+    return True
+
+
+def version_numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text.split("+", maxsplit=1)[0])[:3])
+
+
+def interpreter_facts(python: str) -> dict[str, Any]:
+    """Implementation, version and platform of the robot's interpreter: this one's without a process
+    start; another's asked once per run (the environment's name depends on them)."""
+    if python in _interpreters:
+        return _interpreters[python]
+    if os.path.realpath(python) in (os.path.realpath(sys.executable), os.path.realpath(default_robot_python())):
+        import importlib.util
+        import sysconfig
+
+        facts = eval(INTERPRETER_FACTS, {"sys": sys, "sysconfig": sysconfig, "importlib": importlib})
+    else:
+        probe = f"import importlib.util, json, sys, sysconfig; print(json.dumps({INTERPRETER_FACTS}))"
+        code, output = run_tool([python, "-c", probe], timeout=60)
+        try:
+            facts = parse_json(output)
+            assert isinstance(facts, dict) and isinstance(facts.get("version"), str)
+        except (ValueError, AssertionError):
+            raise OSError(f"cannot ask the robot interpreter {python} for its version (exit code {code}: "
+                          f"{clean(output, 200)})") from None
+    _interpreters[python] = facts
+    return facts
+
+
+# --- building -------------------------------------------------------------------------------------
+def build_environment(cfg: Config, env: RobotEnvironment, log: Any, job: str) -> dict[str, Any]:
+    """Build `env` unless it is ready; returns its marker. Machine-wide, one build per environment.
+
+    Waits for another process building the same environment (then reuses it). The build goes into a
+    folder beside the final one, renamed into place only when complete, with the marker inside: a build
+    killed at any point leaves a folder that is never used and is removed by the next build.
+    Raises EnvBuildError when the installer fails. `log`: the installer's output (a binary file).
+    """
+    create_envs_dir(cfg.envs_dir)
+    with machine_lock(f"robot_framework-env-{env.key}", cfg.envs_dir, None):
+        marker = env.ready()
+        if marker is not None:
+            return marker
+        remove_leftovers(env)
+        build = f"{env.path}.build-{os.getpid()}"
+        os.makedirs(build)
+        requirements = os.path.join(build, ENV_REQUIREMENTS)
+        with open(requirements, "w", encoding="utf-8") as f:
+            f.write("".join(r + "\n" for r in env.requirements))
+        installer, command, extra = installer_command(cfg, env, build, requirements)
+        started = time.monotonic()
+        log.write(f"robot_framework: building {env.path} for {env.robot!r} with {installer}\n".encode())
+        log.flush()
+        code = run_installer(command, extra, log)
+        if code != 0:
+            shutil.rmtree(build, ignore_errors=True)
+            raise EnvBuildError(f"{installer} exited with code {code}")
+        marker = {"requirements": env.requirements, "installer": installer, "python": env.facts,
+                  "seconds": round(time.monotonic() - started, 1), "built_by": job,
+                  "built_at": datetime.datetime.now().isoformat(timespec="seconds"),
+                  "packages": sum(name.endswith(".dist-info") for name in os.listdir(build)),
+                  "entries": sorted(os.listdir(build))}
+        write_json_atomically(os.path.join(build, ENV_MARKER), marker)
+        retry_while_held(os.rename, build, env.path)  # the commit: the final name only ever holds a whole build
+        fsync_folder(cfg.envs_dir)
+        return marker
+
+
+def create_envs_dir(folder: str) -> None:
+    """Windows: the default %ProgramData% folder is shared by every robot account of the machine, but
+    a folder made there belongs to its creator; the other accounts are given modify rights on it (and
+    what it will hold), so any of them can build, reuse and remove environments. An envs_dir that
+    exists already is left as its administrator set it."""
+    if os.path.isdir(folder):
+        return
+    os.makedirs(folder, exist_ok=True)
+    if IS_WINDOWS:
+        code, output = run_tool(["icacls", folder, "/grant", "*S-1-5-32-545:(OI)(CI)M"])  # BUILTIN\Users
+        if code != 0:
+            logger.warning("Could not let other accounts use %s (icacls: %s)", folder, output)
+
+
+def remove_leftovers(env: RobotEnvironment) -> None:
+    """Under the environment's lock: a damaged folder and builds killed half-way go (none is in use)."""
+    parent, key = os.path.split(env.path)
+    for name in os.listdir(parent):
+        if name.startswith(f"{key}.build-") or name.startswith(f"{key}.trash-"):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+    if os.path.lexists(env.path):
+        aside = f"{env.path}.trash-{os.getpid()}"
+        retry_while_held(os.rename, env.path, aside)
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def installer_command(cfg: Config, env: RobotEnvironment, target: str,
+                      requirements: str) -> tuple[str, list[str], dict[str, str]]:
+    """(installer name, command, environment additions) that installs `requirements` into `target`.
+
+    index_url goes through the environment, not the command line: it may hold a password, and every
+    account of a terminal server can read every process's command line.
+    """
+    uv = find_uv() if cfg.installer in ("auto", "uv") else None
+    if cfg.installer == "uv" and uv is None:
+        raise EnvBuildError("[robot] installer = uv, but uv is neither on PATH nor installed beside the "
+                                "framework (pip install uv)")
+    sources: list[str] = []
+    if cfg.find_links:
+        sources += ["--find-links", cfg.find_links]
+        if not cfg.index_url:
+            sources.append("--no-index")  # an offline machine: the folder of wheels is all there is
+    if uv is not None:
+        extra = {"UV_DEFAULT_INDEX": cfg.index_url} if cfg.index_url else {}
+        return "uv", [uv, "pip", "install", "--target", target, "--python", env.python, "--no-progress",
+                      *sources, "-r", requirements], extra
+    # pip: the robot interpreter's own, else the framework's, run for the robot's interpreter (pip --python;
+    # the embeddable CPython has no pip of its own).
+    if env.facts.get("pip"):
+        pip = [env.python, "-m", "pip"]
+    elif importlib_spec("pip"):
+        pip = [default_robot_python(), "-m", "pip", "--python", env.python]
+    else:
+        raise EnvBuildError(f"no installer: neither the robot interpreter {env.python} nor the framework's "
+                                f"{sys.executable} has pip, and uv is not installed")
+    extra = {"PIP_INDEX_URL": cfg.index_url} if cfg.index_url else {}
+    return "pip", [*pip, "install", "--target", target, "--no-input", "--disable-pip-version-check",
+                   "--no-warn-script-location", "--progress-bar", "off", *sources, "-r", requirements], extra
+
+
+def importlib_spec(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def find_uv() -> Optional[str]:
+    """The uv executable: on PATH, or installed beside the framework (the uv package's scripts folder)."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    import sysconfig
+
+    candidate = os.path.join(sysconfig.get_path("scripts"), "uv.exe" if IS_WINDOWS else "uv")
+    return candidate if os.path.isfile(candidate) else None
+
+
+def installer_name(cfg: Config) -> str:
+    return "uv" if cfg.installer == "uv" or (cfg.installer == "auto" and find_uv()) else "pip"
+
+
+def run_installer(command: list[str], extra: dict[str, str], log: Any) -> int:
+    """The installer, its output into `log`; no window, no stdin. Killed with its tree by the job's sweeps."""
+    options: dict[str, Any] = {"creationflags": subprocess.CREATE_NO_WINDOW} if IS_WINDOWS else {}
+    try:
+        return subprocess.call(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, **extra}, **options)
+    except OSError as e:
+        raise EnvBuildError(f"cannot run the installer {command[0]}: {describe_os_error(e)}") from None
+
+
+def fsync_folder(folder: str) -> None:
+    """POSIX: a rename is durable once its folder is fsynced. Windows (NTFS) journals it; no folder handle."""
+    if IS_WINDOWS:
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def installer_tail(path: str) -> tuple[str, str]:
+    """(the installer's error line, its last lines) from the job's environment.log."""
+    tail = output_tail(path)
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"(ERROR|error)\b", line)]
+    return (errors or lines or ["no output"])[-1], tail
+
+
+def url_password(url: str) -> str:
+    """The password of a URL (https://user:password@host/...), or ''."""
+    try:
+        return urlsplit(url).password or ""
+    except ValueError:
+        return ""
+
+
+def redact_url(url: str) -> str:
+    password = url_password(url)
+    return url.replace(f":{password}@", ":****@") if password else url
+
+
+# --- the build helper, --prepare-envs, housekeeping -----------------------------------------------
+def start_env_build(cfg: Config, job: ConsumedJob, files: JobFiles, env: RobotEnvironment) -> subprocess.Popen:
+    """The build as a child process (`--build-env`), supervised like a robot: heartbeats go on, Abort,
+    Stop and job_timeout kill it and the installer (they carry the job's marker), and the OS releases the
+    environment's lock when it dies. It waits for another account's build of the same environment."""
+    write_json_atomically(files.env_spec, env.spec(), durable=False)
+    child_env = dict(os.environ)
+    child_env.pop(ENV_ROBOT_GUID, None)
+    child_env[ENV_JOB_GUID] = job.guid  # the kill routine's marker
+    command = [default_robot_python(), os.path.abspath(__file__), "--config", cfg.path, "--build-env", files.env_spec]
+    options: dict[str, Any] = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
+                               if IS_WINDOWS else {"start_new_session": True})
+    with open(files.env_log, "ab") as output:
+        return subprocess.Popen(command, env=child_env, stdin=subprocess.DEVNULL, stdout=output,
+                                stderr=subprocess.STDOUT, cwd=cfg.envs_dir if os.path.isdir(cfg.envs_dir) else None,
+                                **options)
+
+
+def build_env_main(cfg: Config, spec_path: str) -> int:
+    """--build-env SPEC (started by start_env_build): exit 0 when the environment is ready, 1 when not."""
+    try:
+        spec = load_json_or_none(spec_path)
+        env = RobotEnvironment(**spec)
+        out = sys.stdout.buffer
+        marker = build_environment(cfg, env, out, os.environ.get(ENV_JOB_GUID, ""))
+        out.write(f"robot_framework: environment ready: {marker.get('packages')} packages\n".encode())
+        return EXIT_OK
+    except (EnvBuildError, OSError, TypeError) as e:
+        print(f"robot_framework: ERROR: the environment could not be built: {clean(e, 500)}", flush=True)
+        return EXIT_INTERNAL_ERROR
+    finally:
+        mask_file(os.path.join(os.path.dirname(spec_path), ENV_BUILD_LOG), cfg.secrets)
+
+
+def mask_file(path: str, secrets: list[str]) -> None:
+    """The installer's output, with a password it may have printed masked (pip and uv mask their own)."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        return
+    with contextlib.suppress(OSError):
+        text = read_text(path)
+        masked = mask_secrets(text, secrets)
+        if masked != text:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(masked)
+
+
+def prepare_envs(cfg: Config, names: list[str]) -> int:
+    """--prepare-envs [NAME ...]: build every declared environment (or the named robots'), one line each."""
+    robots = names or sorted(declaring_robots(cfg.scripts_dir))
+    if not robots:
+        print(f"no robot in {cfg.scripts_dir} declares dependencies")
+        return EXIT_OK
+    failed = []
+    log_path = os.path.join(cfg.log_dir, "prepare-envs.log")
+    os.makedirs(cfg.log_dir, exist_ok=True)
+    for name in robots:
+        started = time.monotonic()
+        try:
+            script_args, _ = resolve_robot_script(cfg.scripts_dir, name)
+            env = RobotEnvironment.for_robot(cfg, name, script_args[0])
+            if env is None:
+                print(f"{name}: declares no dependencies; runs with {cfg.python or default_robot_python()}")
+                continue
+            already = env.ready() is not None
+            with open(log_path, "ab") as log:
+                marker = build_environment(cfg, env, log, "--prepare-envs")
+            mask_file(log_path, cfg.secrets)
+            what = "ready (already built)" if already else f"built in {time.monotonic() - started:.1f} s"
+            print(f"{name}: {what} ({marker.get('installer')}, {marker.get('packages')} package(s)) in {env.path}",
+                  flush=True)
+        except (ValueError, OSError, EnvBuildError) as e:
+            mask_file(log_path, cfg.secrets)
+            reason = installer_tail(log_path)[0] if isinstance(e, EnvBuildError) else ""
+            print(f"{name}: FAILED: {clean(e, 300)}{f': {reason}' if reason else ''} (see {log_path})", flush=True)
+            failed.append(name)
+    if failed:
+        print(f"{len(failed)} of {len(robots)} environment(s) not built: {', '.join(failed)}")
+        return EXIT_PREPARE_FAILED
+    return EXIT_OK
+
+
+def declaring_robots(scripts_dir: str) -> Iterator[str]:
+    """Names of the robots in scripts_dir that declare something (folder robots and PEP 723 scripts)."""
+    for folder, subfolders, names in os.walk(scripts_dir):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith((".", "_")))
+        relative = os.path.relpath(folder, scripts_dir)
+        if "__main__.py" in names and relative != ".":
+            with contextlib.suppress(ValueError, OSError):
+                if read_declaration(folder) is not None:
+                    yield relative.replace(os.sep, "/")
+            subfolders[:] = []
+            continue
+        for name in sorted(n for n in names if n.endswith(".py") and not n.startswith("_")):
+            if pep723_block(os.path.join(folder, name)) is not None:
+                yield os.path.join(relative, name[:-3]).replace(os.sep, "/").removeprefix("./")
+
+
+def prune_environments(cfg: Config) -> None:
+    """At start: environments unused for env_keep_days go, and builds abandoned for a day.
+
+    Never one being built (its lock is held) nor, on Windows, one in use (its folder cannot be renamed
+    while a robot has a file of it open); a robot's job start marks its environment used.
+    """
+    try:
+        entries = list(os.scandir(cfg.envs_dir))
+    except OSError:
+        return  # no environment yet: nothing to do, and no cost
+    now = time.time()
+    for entry in entries:
+        key, _, rest = entry.name.partition(".")
+        with contextlib.suppress(OSError, LockTimeout):
+            if not entry.is_dir() or (rest and not rest.startswith(("build-", "trash-"))):
+                continue
+            age_days = (now - os.stat(entry.path if rest else os.path.join(entry.path, ENV_MARKER)).st_mtime) / 86400
+            if age_days <= (ENV_STALE_BUILD_DAYS if rest.startswith("build-") else cfg.env_keep_days) and \
+                    not rest.startswith("trash-"):
+                continue
+            with machine_lock(f"robot_framework-env-{key}", cfg.envs_dir, 0):
+                aside = entry.path if rest.startswith("trash-") else f"{entry.path}.trash-{os.getpid()}"
+                if aside != entry.path:
+                    os.rename(entry.path, aside)  # Windows: refused while a robot has a file of it open
+                shutil.rmtree(aside, ignore_errors=True)
+            if not rest:
+                logger.info("Removed the environment %s (unused for %d days)", entry.path, age_days)
+
+
+def describe_environments(cfg: Config) -> list[str]:
+    """--check: one line per environment present (its size, its requirements, its last use)."""
+    lines = []
+    with contextlib.suppress(OSError):
+        for entry in sorted(os.scandir(cfg.envs_dir), key=lambda e: e.name):
+            marker = load_json_or_none(os.path.join(entry.path, ENV_MARKER)) if entry.is_dir() else None
+            if not isinstance(marker, dict):
+                continue
+            size = sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(entry.path)
+                       for name in names)
+            used = time.strftime("%Y-%m-%d", time.localtime(os.path.getmtime(os.path.join(entry.path, ENV_MARKER))))
+            requirements = ", ".join(marker.get("requirements") or [])
+            lines.append(f"{entry.name}  {size / MIB:.1f} MiB  last used {used}  {clean(requirements, 120)}")
+    return lines
+
+
+# =================================================================================================
 # Running one job
 # =================================================================================================
 @dataclass
@@ -2065,6 +2729,8 @@ class JobFiles:
     robot_log: str  # log() entries waiting to be shipped to the Orchestrator
     settings: str  # the vendor framework's three-line settings file, for robots written for it
     tasks: str  # the task ledger (TASKS_LEDGER)
+    env_spec: str  # what the environment build helper builds (ENV_SPEC)
+    env_log: str  # the installer's output (ENV_BUILD_LOG)
 
 
 def resolve_robot_script(scripts_dir: str, name: str) -> tuple[list[str], str]:
@@ -2120,7 +2786,8 @@ def prepare_job_folder(cfg: Config, job: ConsumedJob, folder: str) -> JobFiles:
     os.makedirs(folder, exist_ok=True)
     files = JobFiles(folder, os.path.join(folder, "context.json"), os.path.join(folder, "output.log"),
                      os.path.join(folder, "stop"), os.path.join(folder, ROBOT_LOG),
-                     os.path.join(folder, "settings.txt"), os.path.join(folder, TASKS_LEDGER))
+                     os.path.join(folder, "settings.txt"), os.path.join(folder, TASKS_LEDGER),
+                     os.path.join(folder, ENV_SPEC), os.path.join(folder, ENV_BUILD_LOG))
     with contextlib.suppress(FileNotFoundError):
         os.remove(files.stop)
     write_json_atomically(files.context, {"job": job.job, "process_version": job.process_version, "task": job.task},
@@ -2188,7 +2855,8 @@ def prune_job_folders(jobs_dir: str, keep: int) -> None:
 
 
 def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str], cwd: str,
-                job_object: Optional[JobObject] = None) -> subprocess.Popen:
+                job_object: Optional[JobObject] = None, packages: Optional[str] = None) -> subprocess.Popen:
+    """packages: the robot's environment (a folder of packages the bootstrap puts on sys.path), if it has one."""
     env = dict(os.environ)
     # No robot GUID in the environment: a robot that prints its environment (a common debugging step)
     # would put a credential in its output, and from there in the Orchestrator's job log. The robot API
@@ -2207,6 +2875,9 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
     })
     if cfg.send_logs:
         env[ENV_LOG_FILE] = files.robot_log
+    env.pop(ENV_PACKAGES, None)
+    if packages:
+        env[ENV_PACKAGES] = packages
     if job_object is not None and job_object.name:
         env[ENV_JOB_OBJECT] = job_object.name  # the bootstrap joins it and takes it out of the environment
     # `import robot_framework` in a robot finds this file.
@@ -2233,12 +2904,24 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
 # under an embeddable CPython, whose pythonXY._pth file makes it ignore PYTHONPATH; then it runs the
 # robot as __main__ exactly as `python <script> <argument>` would: the same sys.argv, __file__,
 # sys.path[0], working folder and exit code; a traceback shows the robot's own lines (below one frame
-# of the bootstrap).
+# of the bootstrap). A robot with an environment (ROBOT_PACKAGES_DIR) gets that folder, and what its
+# .pth files add (pywin32's DLL folders), right after its own folder: its packages win over the
+# interpreter's, as with PYTHONPATH; `site` is imported for that only (free where it was imported already).
 ROBOT_BOOTSTRAP = (
     "import os, sys\n"
     f"sys.path.append({FRAMEWORK_DIR!r})\n"
     "sys.argv = sys.argv[1:]\n"
     "__file__ = os.path.join(sys.argv[0], '__main__.py') if os.path.isdir(sys.argv[0]) else sys.argv[0]\n"
+    "p = os.environ.get('ROBOT_PACKAGES_DIR')\n"
+    "if p:\n"
+    "    import site\n"
+    "    n = len(sys.path)\n"
+    "    site.addsitedir(p)\n"
+    "    new = sys.path[n:]\n"
+    "    del sys.path[n:]\n"
+    "    sys.path[0:0] = new\n"
+    "    del site, n, new\n"
+    "del p\n"
     "sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
     "if os.name == 'nt' and os.environ.get('ROBOT_JOB_OBJECT'):\n"  # join the job's Job Object first
     "    try:\n"
@@ -2411,15 +3094,15 @@ class HeartbeatWorker:
 
 
 def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files: JobFiles,
-                    heartbeats: HeartbeatWorker, wake: threading.Event) -> tuple[int, str]:
+                    heartbeats: HeartbeatWorker, wake: threading.Event, job_deadline: Optional[float],
+                    soft_stop: bool = True) -> tuple[int, str]:
     """Wait for the robot while the heartbeat worker talks to the Orchestrator; return (final status, reason).
 
     This loop never waits on the network: it wakes when the robot exits (exit watcher thread), when a
-    heartbeat answer arrives (heartbeat worker), or when a deadline of its own comes.
+    heartbeat answer arrives (heartbeat worker), or when a deadline of its own comes (job_deadline: the
+    job's start plus job_timeout). soft_stop=False (an environment build): a Stop ends it at once.
     """
-    started = time.monotonic()
-    next_heartbeat = started + cfg.heartbeat_interval
-    job_deadline = started + cfg.job_timeout if cfg.job_timeout else None
+    next_heartbeat = time.monotonic() + cfg.heartbeat_interval
     stop_deadline: Optional[float] = None
     watch_exit(proc, wake)
     while True:
@@ -2435,6 +3118,9 @@ def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files
         if code == HEARTBEAT_JOB_ABORTING:
             logger.info("Job %s: the Orchestrator requested Abort", job.guid)
             return JOB_STATUS_ABORTED, "aborted on request"
+        if code == HEARTBEAT_JOB_STOPPING and not soft_stop:
+            logger.info("Job %s: the Orchestrator requested Stop", job.guid)
+            return JOB_STATUS_STOPPED, "stopped on request"
         if code == HEARTBEAT_JOB_STOPPING and stop_deadline is None:
             logger.info("Job %s: the Orchestrator requested Stop; waiting up to %g s", job.guid, cfg.stop_timeout)
             request_soft_stop(cfg, proc, files)
@@ -2452,6 +3138,38 @@ def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files
                 next_heartbeat = now + cfg.heartbeat_interval
         wake_at = min(t for t in (next_heartbeat, job_deadline, stop_deadline) if t is not None)
         wake.wait(min(WAIT_SLICE, max(0.0, wake_at - time.monotonic())))
+
+
+def supervise_build(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files: JobFiles, env: RobotEnvironment,
+                    heartbeats: HeartbeatWorker, wake: threading.Event, job_deadline: Optional[float],
+                    shipper: LogShipper) -> tuple[Optional[int], str]:
+    """The robot's environment build (proc: the --build-env helper), supervised as a robot is.
+
+    (None, "") once the environment is ready (the job log says built or reused); else the job's final
+    status and reason: the installer's error line, or the Abort, Stop or job_timeout that ended it.
+    """
+    status, reason = supervise_robot(cfg, job, proc, files, heartbeats, wake, job_deadline, soft_stop=False)
+    marker = env.ready()
+    if status == JOB_STATUS_SUCCESS and marker is not None:
+        env.mark_used()
+        logger.info("Job %s: %s", job.guid, env.describe(marker, job.guid))
+        shipper.add("info", env.describe(marker, job.guid))
+        return None, ""
+    if proc.poll() is not None:  # the helper ended without an environment: the installer failed
+        error, tail = installer_tail(files.env_log)
+        shipper.add("error", f"Environment for {job.name!r} could not be built ({reason}); the installer's last "
+                             f"lines ({files.env_log}):\n{tail}")
+        return JOB_STATUS_FAILED, mask_secrets(f"could not build the robot's environment: {error}", cfg.secrets)
+    return status, f"{reason} while the robot's environment was being built"
+
+
+def robot_environment(cfg: Config, robot: str, target: str) -> Optional[RobotEnvironment]:
+    """The robot's declared environment, or None; ValueError when it is missing and env_build = never."""
+    env = RobotEnvironment.for_robot(cfg, robot, target)
+    if env is not None and cfg.env_build == "never" and env.ready() is None:
+        raise ValueError(f"environment for {robot!r} is not built on this machine; run --prepare-envs "
+                         f"(env_build = never)")
+    return env
 
 
 def watch_exit(proc: subprocess.Popen, wake: threading.Event) -> None:
@@ -2522,9 +3240,14 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
             # Written before the robot starts, so a framework crash from here on is cleaned up at the next
             # start (the job GUID is the marker). Not fsynced: a process crash keeps the page cache, and
             # the fsynced write below, made while the robot boots, covers a machine crash.
+            env = robot_environment(cfg, job.name, script_args[0])
+            env_marker = env.ready() if env is not None else None
             store.save_running(running_state(job, None, files.folder), durable=False)
             close_apps(cfg, "before the job", shipper)
-            proc = start_robot(cfg, job, files, script_args, cwd, job_object)
+            if env is not None and env_marker is None:
+                proc = start_env_build(cfg, job, files, env)  # the robot starts once its environment is built
+            else:
+                proc = start_robot(cfg, job, files, script_args, cwd, job_object, env and env.path)
         except (ValueError, OSError) as e:
             # ValueError: a fault of this job (its name, its script): the next job may well run.
             # OSError: a fault of this machine (the interpreter cannot be executed, the job folder cannot
@@ -2550,11 +3273,32 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
             except OSError as e:  # the earlier, non-durable write still serves crash recovery
                 logger.error("Job %s: cannot write %s (%s); the robot keeps running", job.guid, store.running,
                              describe_os_error(e))
-            logger.info("Job %s: robot started, pid %d, output in %s", job.guid, proc.pid, files.output)
-            shipper.add("info", f"Job started: robot script {job.name!r} on machine {identity.machine}, user "
-                                f"{identity.user or '?'}, pid {proc.pid}")
-            shipper.start()
-            status, reason = supervise_robot(cfg, job, proc, files, heartbeats, wake)
+            job_deadline = time.monotonic() + cfg.job_timeout if cfg.job_timeout else None
+            status: Optional[int] = None
+            if env is not None:
+                if env_marker is None:  # proc is the build: supervised like the robot, Abort and timeouts apply
+                    logger.info("Job %s: building the robot's environment %s, pid %d, installer output in %s",
+                                job.guid, env.path, proc.pid, files.env_log)
+                    shipper.add("info", f"Job started on machine {identity.machine}, user {identity.user or '?'}: "
+                                        f"building the environment for {job.name!r} first "
+                                        f"({len(env.requirements)} requirements from {env.declared_in}, "
+                                        f"{installer_name(cfg)})")
+                    shipper.start()
+                    status, reason = supervise_build(cfg, job, proc, files, env, heartbeats, wake, job_deadline,
+                                                     shipper)
+                    if status is None:
+                        reap(proc)
+                        proc = start_robot(cfg, job, files, script_args, cwd, job_object, env.path)
+                        root = process_or_none(proc.pid)
+                else:
+                    env.mark_used()
+                    shipper.add("info", env.describe(env_marker, job.guid))
+            if status is None:
+                logger.info("Job %s: robot started, pid %d, output in %s", job.guid, proc.pid, files.output)
+                shipper.add("info", f"Job started: robot script {job.name!r} on machine {identity.machine}, user "
+                                    f"{identity.user or '?'}, pid {proc.pid}")
+                shipper.start()
+                status, reason = supervise_robot(cfg, job, proc, files, heartbeats, wake, job_deadline)
             shipper.hold()  # log traffic waits until the final status is out
     except MachineFault:
         raise  # the job's Failed status is already out; nothing of the robot was started
@@ -2582,7 +3326,7 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
                 close_apps(cfg, "after the interrupted job", shipper)
             shipper.close()
         raise
-    if status in (JOB_STATUS_ABORTED, JOB_STATUS_FAILED) and proc.poll() is None:
+    if status in (JOB_STATUS_ABORTED, JOB_STATUS_FAILED, JOB_STATUS_STOPPED) and proc.poll() is None:
         kill_job_processes(job.guid, root, reason)
         if job_object is not None:
             job_object.terminate()  # what hid from the sweeps (a detached child with an empty environment)
@@ -2880,6 +3624,7 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
                        "password the robots fetch travel in clear text; use https://", cfg.host)
     orch = Orchestrator(cfg)
     remove_stale_vendor_settings(cfg)
+    prune_environments(cfg)
     jobs_done = 0
     pause_before_heartbeat = 0.0
     # The last job's log entries, still being flushed (first: those of a job a crash interrupted).
@@ -2969,6 +3714,10 @@ def check(cfg: Config, lock: bool = True) -> int:
     print(f"machine:       {identity.machine}")
     print(f"IP / MAC:      {identity.ip or '?'} / {identity.mac or '?'}")
     print(f"scripts_dir:   {cfg.scripts_dir}")
+    environments = describe_environments(cfg)
+    print(f"environments:  {len(environments)} in {cfg.envs_dir}")
+    for line in environments:
+        print(f"               {line}")
     others = readable_by_others(cfg.path)
     if others:
         print(f"WARNING:       {cfg.path} holds the robot GUID and {others}; restrict it to this account "
@@ -3210,7 +3959,7 @@ class LogShipper:
             message = f"[{stamp}] {message}"
         # The robot GUID is a credential every operator could read in the job log: masked in any entry
         # (a robot that prints its environment or config, the output tail), in any of its printed forms.
-        message = mask_secrets(message, [self.cfg.robot_guid], ignore_case=True)
+        message = mask_secrets(message, self.cfg.secrets, ignore_case=True)
         fields = {"robot_guid": self.cfg.robot_guid, "process_version_guid": self.version_guid,
                   "job_guid": self.job_guid, "level": ORCHESTRATOR_LEVELS[level], "message": message,
                   "RobotGUID": self.cfg.robot_guid, "ProcessVersionGUID": self.version_guid,
@@ -3824,6 +4573,10 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--check", action="store_true",
                         help="validate config, show identity, send one Ready heartbeat; consume nothing")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--prepare-envs", nargs="*", metavar="NAME",
+                        help="build the environments of the robots in scripts_dir that declare dependencies (or of "
+                             "the named robots), then exit")
+    parser.add_argument("--build-env", metavar="SPEC", help=argparse.SUPPRESS)  # the job's build helper
     task = parser.add_argument_group("scheduled task (Windows)")
     task.add_argument("--install-task", action="store_true",
                       help="create (or replace) the Task Scheduler task that starts this framework at logon")
@@ -3845,6 +4598,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         return EXIT_CONFIG
     if args.install_task:
         return install_task(cfg, args.user or default_task_user(), args.dry_run)
+    if args.build_env:  # a child of the framework: its output is the job's environment.log, not the log file
+        return build_env_main(cfg, args.build_env)
+    if args.prepare_envs is not None:
+        return prepare_envs(cfg, args.prepare_envs)
     try:
         setup_logging(cfg, args.verbose)
     except OSError as e:
