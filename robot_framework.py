@@ -1540,23 +1540,27 @@ def queue_lock(queue: str) -> Iterator[None]:
 
 
 class LockTimeout(Exception):
-    """machine_lock() waited its whole `wait` for another holder."""
+    """machine_lock() waited its whole `wait` for another holder, or was cancelled."""
 
 
 
 @contextlib.contextmanager
-def machine_lock(name: str, folder: str, wait: Optional[float]) -> Iterator[None]:
+def machine_lock(name: str, folder: str, wait: Optional[float],
+                 cancel: Optional[threading.Event] = None) -> Iterator[None]:
     """A lock every account of this machine shares (a queue's take, an environment's build).
 
     Windows: a named mutex Global\\<name> (the Global namespace is shared by every session of a terminal
     server) with a DACL that lets every account use it. POSIX: a file lock on <folder>/<name>.lock. Both
-    are released by the OS when their holder dies. wait: seconds before LockTimeout (None: for ever;
-    the holder of the wait is killed when its job ends). Waits in slices, so Ctrl+C or a soft stop still
-    reaches the waiting main thread.
+    are released by the OS when their holder dies. wait: seconds before LockTimeout (None: for ever, or
+    until `cancel` is set). Waits in slices, so Ctrl+C or a soft stop still reaches a waiting main thread.
     """
     deadline = None if wait is None else time.monotonic() + wait
+
+    def give_up() -> bool:
+        return (deadline is not None and time.monotonic() > deadline) or (cancel is not None and cancel.is_set())
+
     if IS_WINDOWS:
-        with windows_global_mutex(name, deadline):
+        with windows_global_mutex(name, give_up):
             yield
         return
     import fcntl
@@ -1568,8 +1572,8 @@ def machine_lock(name: str, folder: str, wait: Optional[float]) -> Iterator[None
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if deadline is not None and time.monotonic() > deadline:
-                    raise LockTimeout(f"lock {name} held by another process for {wait:g} s") from None
+                if give_up():
+                    raise LockTimeout(f"lock {name} held by another process") from None
                 time.sleep(0.02)
         yield
     finally:
@@ -1627,7 +1631,7 @@ def open_global_mutex(name: str) -> tuple[Any, int]:
 
 
 @contextlib.contextmanager
-def windows_global_mutex(name: str, deadline: Optional[float]) -> Iterator[None]:
+def windows_global_mutex(name: str, give_up: Callable[[], bool]) -> Iterator[None]:
     kernel32, handle = open_global_mutex(name)
     try:
         while True:  # in slices, so Ctrl+C / a soft stop still reaches the waiting main thread
@@ -1636,7 +1640,7 @@ def windows_global_mutex(name: str, deadline: Optional[float]) -> Iterator[None]
                 break
             if result != WAIT_TIMEOUT:
                 raise OSError(f"waiting for mutex Global\\{name} failed (result {result})")
-            if deadline is not None and time.monotonic() > deadline:
+            if give_up():
                 raise LockTimeout(f"mutex Global\\{name} held by another process")
         try:
             yield
@@ -2151,7 +2155,6 @@ def kill_one(proc: psutil.Process) -> None:
 ENV_MARKER = ".robot-env.json"  # written into a build before it is renamed into place: present = complete
 ENV_REQUIREMENTS = ".robot-env-requirements.txt"  # what was asked for, kept in the environment
 ENV_BUILD_LOG = "environment.log"  # in the job folder: the installer's output
-ENV_SPEC = "environment.json"  # in the job folder: what the build helper (--build-env) builds
 ENV_PACKAGES = "ROBOT_PACKAGES_DIR"  # the robot's environment, read by the bootstrap
 ENV_INSTALLERS = ("auto", "uv", "pip")
 ENV_STALE_BUILD_DAYS = 1  # an abandoned build folder older than this is removed at start
@@ -2231,10 +2234,6 @@ class RobotEnvironment:
         """The marker's time is the last use: housekeeping removes what stays unused for env_keep_days."""
         with contextlib.suppress(OSError):
             os.utime(self.marker)
-
-    def spec(self) -> dict[str, Any]:
-        return {"robot": self.robot, "declared_in": self.declared_in, "requirements": self.requirements,
-                "python": self.python, "facts": self.facts, "path": self.path}
 
     def describe(self, marker: dict[str, Any], built_by: str) -> str:
         """One job log line: built by this job, or reused."""
@@ -2412,16 +2411,19 @@ def interpreter_facts(python: str) -> dict[str, Any]:
 
 
 # --- building -------------------------------------------------------------------------------------
-def build_environment(cfg: Config, env: RobotEnvironment, log: Any, job: str) -> dict[str, Any]:
+def build_environment(cfg: Config, env: RobotEnvironment, log: Any, job: str,
+                      cancel: Optional[threading.Event] = None) -> dict[str, Any]:
     """Build `env` unless it is ready; returns its marker. Machine-wide, one build per environment.
 
     Waits for another process building the same environment (then reuses it). The build goes into a
     folder beside the final one, renamed into place only when complete, with the marker inside: a build
     killed at any point leaves a folder that is never used and is removed by the next build.
-    Raises EnvBuildError when the installer fails. `log`: the installer's output (a binary file).
+    Raises EnvBuildError when the installer fails, LockTimeout when `cancel` was set while it waited.
+    `log`: the installer's output (a binary file); `job`: the job GUID (the installer's kill marker), or
+    a label.
     """
     create_envs_dir(cfg.envs_dir)
-    with machine_lock(f"robot_framework-env-{env.key}", cfg.envs_dir, None):
+    with machine_lock(f"robot_framework-env-{env.key}", cfg.envs_dir, None, cancel):
         marker = env.ready()
         if marker is not None:
             return marker
@@ -2433,9 +2435,10 @@ def build_environment(cfg: Config, env: RobotEnvironment, log: Any, job: str) ->
             f.write("".join(r + "\n" for r in env.requirements))
         installer, command, extra = installer_command(cfg, env, build, requirements)
         started = time.monotonic()
-        log.write(f"robot_framework: building {env.path} for {env.robot!r} with {installer}\n".encode())
+        log.write(f"robot_framework: building {env.path} for {env.robot!r} with {installer}: "
+                  f"{' '.join(command)}\n".encode())
         log.flush()
-        code = run_installer(command, extra, log)
+        code = run_installer(command, {**extra, ENV_JOB_GUID: job}, log)
         if code != 0:
             shutil.rmtree(build, ignore_errors=True)
             raise EnvBuildError(f"{installer} exited with code {code}")
@@ -2532,11 +2535,15 @@ def installer_name(cfg: Config) -> str:
 
 
 def run_installer(command: list[str], extra: dict[str, str], log: Any) -> int:
-    """The installer, its output into `log`; no window, no stdin. Killed with its tree by the job's sweeps."""
-    options: dict[str, Any] = {"creationflags": subprocess.CREATE_NO_WINDOW} if IS_WINDOWS else {}
+    """The installer, its output into `log`; no window, no stdin, no robot GUID. It carries the job's
+    marker (in `extra`), so the job's kill routine finds its whole tree."""
+    options: dict[str, Any] = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
+                               if IS_WINDOWS else {"start_new_session": True})
+    env = {**os.environ, **extra}
+    env.pop(ENV_ROBOT_GUID, None)
     try:
         return subprocess.call(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **extra}, **options)
+                                env=env, **options)
     except OSError as e:
         raise EnvBuildError(f"cannot run the installer {command[0]}: {describe_os_error(e)}") from None
 
@@ -2574,38 +2581,48 @@ def redact_url(url: str) -> str:
     return url.replace(f":{password}@", ":****@") if password else url
 
 
-# --- the build helper, --prepare-envs, housekeeping -----------------------------------------------
-def start_env_build(cfg: Config, job: ConsumedJob, files: JobFiles, env: RobotEnvironment) -> subprocess.Popen:
-    """The build as a child process (`--build-env`), supervised like a robot: heartbeats go on, Abort,
-    Stop and job_timeout kill it and the installer (they carry the job's marker), and the OS releases the
-    environment's lock when it dies. It waits for another account's build of the same environment."""
-    write_json_atomically(files.env_spec, env.spec(), durable=False)
-    child_env = dict(os.environ)
-    child_env.pop(ENV_ROBOT_GUID, None)
-    child_env[ENV_JOB_GUID] = job.guid  # the kill routine's marker
-    command = [default_robot_python(), os.path.abspath(__file__), "--config", cfg.path, "--build-env", files.env_spec]
-    options: dict[str, Any] = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
-                               if IS_WINDOWS else {"start_new_session": True})
-    with open(files.env_log, "ab") as output:
-        return subprocess.Popen(command, env=child_env, stdin=subprocess.DEVNULL, stdout=output,
-                                stderr=subprocess.STDOUT, cwd=cfg.envs_dir if os.path.isdir(cfg.envs_dir) else None,
-                                **options)
+# --- a job's build, --prepare-envs, housekeeping ----------------------------------------------------
+class EnvironmentBuild:
+    """A job's environment build, on a thread of its own ("env-build"), so supervision never waits on it.
 
+    Shaped like the robot's Popen for the supervision loop (poll, wait, returncode: 0 ready, 1 not), so
+    heartbeats go on and Abort, Stop and job_timeout apply as to a robot: the installer carries the
+    job's marker, so the job's kill routine kills its whole tree; cancel() ends a wait for another
+    account's build of the same environment. The installer's output goes to the job's environment.log.
+    """
 
-def build_env_main(cfg: Config, spec_path: str) -> int:
-    """--build-env SPEC (started by start_env_build): exit 0 when the environment is ready, 1 when not."""
-    try:
-        spec = load_json_or_none(spec_path)
-        env = RobotEnvironment(**spec)
-        out = sys.stdout.buffer
-        marker = build_environment(cfg, env, out, os.environ.get(ENV_JOB_GUID, ""))
-        out.write(f"robot_framework: environment ready: {marker.get('packages')} packages\n".encode())
-        return EXIT_OK
-    except (EnvBuildError, OSError, TypeError) as e:
-        print(f"robot_framework: ERROR: the environment could not be built: {clean(e, 500)}", flush=True)
-        return EXIT_INTERNAL_ERROR
-    finally:
-        mask_file(os.path.join(os.path.dirname(spec_path), ENV_BUILD_LOG), cfg.secrets)
+    def __init__(self, cfg: Config, env: RobotEnvironment, log_path: str, job_guid: str) -> None:
+        self.cfg, self.env, self.log_path, self.job_guid = cfg, env, log_path, job_guid
+        self.returncode: Optional[int] = None
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"env-build-{env.key}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with open(self.log_path, "ab") as log:
+                try:
+                    build_environment(self.cfg, self.env, log, self.job_guid, self._cancel)
+                    self.returncode = 0
+                except (EnvBuildError, OSError, LockTimeout) as e:
+                    if not isinstance(e, LockTimeout):  # cancelled: the job ended while another account built
+                        log.write(f"robot_framework: the environment could not be built: {clean(e, 500)}\n".encode())
+        except Exception:  # a bug here must fail the job, never hang it
+            logger.exception("Building the environment %s failed unexpectedly", self.env.path)
+        finally:
+            mask_file(self.log_path, self.cfg.secrets)
+            if self.returncode is None:
+                self.returncode = 1
+
+    def poll(self) -> Optional[int]:
+        return self.returncode
+
+    def wait(self, timeout: Optional[float] = None) -> Optional[int]:
+        self._thread.join(timeout)
+        return self.returncode
+
+    def cancel(self) -> None:
+        self._cancel.set()
 
 
 def mask_file(path: str, secrets: list[str]) -> None:
@@ -2729,7 +2746,6 @@ class JobFiles:
     robot_log: str  # log() entries waiting to be shipped to the Orchestrator
     settings: str  # the vendor framework's three-line settings file, for robots written for it
     tasks: str  # the task ledger (TASKS_LEDGER)
-    env_spec: str  # what the environment build helper builds (ENV_SPEC)
     env_log: str  # the installer's output (ENV_BUILD_LOG)
 
 
@@ -2787,7 +2803,7 @@ def prepare_job_folder(cfg: Config, job: ConsumedJob, folder: str) -> JobFiles:
     files = JobFiles(folder, os.path.join(folder, "context.json"), os.path.join(folder, "output.log"),
                      os.path.join(folder, "stop"), os.path.join(folder, ROBOT_LOG),
                      os.path.join(folder, "settings.txt"), os.path.join(folder, TASKS_LEDGER),
-                     os.path.join(folder, ENV_SPEC), os.path.join(folder, ENV_BUILD_LOG))
+                     os.path.join(folder, ENV_BUILD_LOG))
     with contextlib.suppress(FileNotFoundError):
         os.remove(files.stop)
     write_json_atomically(files.context, {"job": job.job, "process_version": job.process_version, "task": job.task},
@@ -3140,10 +3156,10 @@ def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files
         wake.wait(min(WAIT_SLICE, max(0.0, wake_at - time.monotonic())))
 
 
-def supervise_build(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files: JobFiles, env: RobotEnvironment,
+def supervise_build(cfg: Config, job: ConsumedJob, proc: EnvironmentBuild, files: JobFiles, env: RobotEnvironment,
                     heartbeats: HeartbeatWorker, wake: threading.Event, job_deadline: Optional[float],
                     shipper: LogShipper) -> tuple[Optional[int], str]:
-    """The robot's environment build (proc: the --build-env helper), supervised as a robot is.
+    """The robot's environment build, supervised as a robot is.
 
     (None, "") once the environment is ready (the job log says built or reused); else the job's final
     status and reason: the installer's error line, or the Abort, Stop or job_timeout that ended it.
@@ -3155,11 +3171,12 @@ def supervise_build(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files
         logger.info("Job %s: %s", job.guid, env.describe(marker, job.guid))
         shipper.add("info", env.describe(marker, job.guid))
         return None, ""
-    if proc.poll() is not None:  # the helper ended without an environment: the installer failed
+    if proc.poll() is not None:  # the build ended without an environment: the installer failed
         error, tail = installer_tail(files.env_log)
         shipper.add("error", f"Environment for {job.name!r} could not be built ({reason}); the installer's last "
                              f"lines ({files.env_log}):\n{tail}")
         return JOB_STATUS_FAILED, mask_secrets(f"could not build the robot's environment: {error}", cfg.secrets)
+    proc.cancel()  # Abort, Stop or job_timeout: the installer is killed with the job's processes
     return status, f"{reason} while the robot's environment was being built"
 
 
@@ -3184,7 +3201,7 @@ def watch_exit(proc: subprocess.Popen, wake: threading.Event) -> None:
             proc.wait()
         wake.set()
 
-    threading.Thread(target=wait_then_wake, name=f"exit-watch-{proc.pid}", daemon=True).start()
+    threading.Thread(target=wait_then_wake, name=f"exit-watch-{getattr(proc, 'pid', 'env-build')}", daemon=True).start()
 
 
 def send_working_heartbeat(cfg: Config, orch: Orchestrator, identity: Identity, job: ConsumedJob) -> Optional[int]:
@@ -3245,7 +3262,7 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
             store.save_running(running_state(job, None, files.folder), durable=False)
             close_apps(cfg, "before the job", shipper)
             if env is not None and env_marker is None:
-                proc = start_env_build(cfg, job, files, env)  # the robot starts once its environment is built
+                proc = EnvironmentBuild(cfg, env, files.env_log, job.guid)  # the robot starts once it is built
             else:
                 proc = start_robot(cfg, job, files, script_args, cwd, job_object, env and env.path)
         except (ValueError, OSError) as e:
@@ -3262,7 +3279,8 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
             if machine_fault:
                 raise MachineFault(reason, shipper) from None
             return shipper
-        root = process_or_none(proc.pid)  # now, while the PID surely is the robot's (it is not reaped yet)
+        if isinstance(proc, subprocess.Popen):  # a build has no process of its own: its installer has the marker
+            root = process_or_none(proc.pid)  # now, while the PID surely is the robot's (it is not reaped yet)
         wake = threading.Event()
         # The heartbeat worker sends In Progress at once, while the robot's interpreter boots and the
         # running state is made durable; the Orchestrator still sees 8 before any Working heartbeat or
@@ -3277,8 +3295,8 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
             status: Optional[int] = None
             if env is not None:
                 if env_marker is None:  # proc is the build: supervised like the robot, Abort and timeouts apply
-                    logger.info("Job %s: building the robot's environment %s, pid %d, installer output in %s",
-                                job.guid, env.path, proc.pid, files.env_log)
+                    logger.info("Job %s: building the robot's environment %s, installer output in %s",
+                                job.guid, env.path, files.env_log)
                     shipper.add("info", f"Job started on machine {identity.machine}, user {identity.user or '?'}: "
                                         f"building the environment for {job.name!r} first "
                                         f"({len(env.requirements)} requirements from {env.declared_in}, "
@@ -3384,7 +3402,9 @@ def process_or_none(pid: int) -> Optional[psutil.Process]:
         return None
 
 
-def reap(proc: subprocess.Popen) -> None:
+def reap(proc: subprocess.Popen | EnvironmentBuild) -> None:
+    if isinstance(proc, EnvironmentBuild):
+        proc.cancel()  # a wait for another account's build ends here
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
 
@@ -4576,7 +4596,6 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--prepare-envs", nargs="*", metavar="NAME",
                         help="build the environments of the robots in scripts_dir that declare dependencies (or of "
                              "the named robots), then exit")
-    parser.add_argument("--build-env", metavar="SPEC", help=argparse.SUPPRESS)  # the job's build helper
     task = parser.add_argument_group("scheduled task (Windows)")
     task.add_argument("--install-task", action="store_true",
                       help="create (or replace) the Task Scheduler task that starts this framework at logon")
@@ -4598,8 +4617,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         return EXIT_CONFIG
     if args.install_task:
         return install_task(cfg, args.user or default_task_user(), args.dry_run)
-    if args.build_env:  # a child of the framework: its output is the job's environment.log, not the log file
-        return build_env_main(cfg, args.build_env)
     if args.prepare_envs is not None:
         return prepare_envs(cfg, args.prepare_envs)
     try:
