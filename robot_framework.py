@@ -2594,6 +2594,7 @@ class EnvironmentBuild:
     def __init__(self, cfg: Config, env: RobotEnvironment, log_path: str, job_guid: str) -> None:
         self.cfg, self.env, self.log_path, self.job_guid = cfg, env, log_path, job_guid
         self.returncode: Optional[int] = None
+        self.marker: Optional[dict[str, Any]] = None  # the environment's, once it is ready
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"env-build-{env.key}", daemon=True)
         self._thread.start()
@@ -2602,7 +2603,7 @@ class EnvironmentBuild:
         try:
             with open(self.log_path, "ab") as log:
                 try:
-                    build_environment(self.cfg, self.env, log, self.job_guid, self._cancel)
+                    self.marker = build_environment(self.cfg, self.env, log, self.job_guid, self._cancel)
                     self.returncode = 0
                 except (EnvBuildError, OSError, LockTimeout) as e:
                     if not isinstance(e, LockTimeout):  # cancelled: the job ended while another account built
@@ -3165,9 +3166,10 @@ def supervise_build(cfg: Config, job: ConsumedJob, proc: EnvironmentBuild, files
     status and reason: the installer's error line, or the Abort, Stop or job_timeout that ended it.
     """
     status, reason = supervise_robot(cfg, job, proc, files, heartbeats, wake, job_deadline, soft_stop=False)
-    marker = env.ready()
+    marker = proc.marker
     if status == JOB_STATUS_SUCCESS and marker is not None:
-        env.mark_used()
+        if marker.get("built_by") != job.guid:
+            env.mark_used()  # built by another account while this job waited
         logger.info("Job %s: %s", job.guid, env.describe(marker, job.guid))
         shipper.add("info", env.describe(marker, job.guid))
         return None, ""

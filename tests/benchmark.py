@@ -60,6 +60,10 @@ def bare(code: str) -> float:
     return time.time() - started
 
 
+def few_of(runs: int) -> int:
+    return max(3, runs // 2)
+
+
 def median_of(runs: int, measure: Callable[[], float]) -> float:
     measure()  # warm the file cache once; not counted
     return statistics.median(measure() for _ in range(runs))
@@ -84,15 +88,76 @@ def spawn_to_first_heartbeat(b: Bench) -> float:
     return first - started
 
 
-def heartbeat_to_robot_first_line(b: Bench) -> float:
-    emu, config, out = b.world()
-    emu.add_job("stamp")
-    proc = b.start(config, out, "--once")
+def heartbeat_to_robot_first_line(b: Bench, robot: str = "stamp", **overrides) -> float:
+    emu, config, out = b.world(**overrides)
+    job = emu.add_job(robot)
+    proc = b.start(config, out, "--once", **NO_CACHE)
     proc.wait(timeout=30)
     emu.stop()
     ready = next(c.at for c in emu.calls() if c.endpoint == "heartbeat")  # the one that said HasNewJob=1
+    assert job.history == [8, 4], job.history
     first_line = float((out / "stamp.txt").read_text().split()[0])
     return first_line - ready
+
+
+# --- robot environments (issue 27) ---
+NO_CACHE = {"UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1"}  # a cold build is cold: no installer cache
+
+
+def environment_robots(folder: Path) -> tuple[Path, Path]:
+    """(scripts_dir, wheels): the stamp robot as a folder robot without and with dependencies (one package,
+    and a five-package set: pkg_a needs pkg_b ... pkg_e), and the wheels they need."""
+    from package_index import make_wheel
+
+    scripts, wheels = folder / "env-robots", folder / "wheels"
+    stamp = (Path(ROBOTS) / "stamp.py").read_text()
+    for name, requirements in (("stamp_plain", None), ("stamp_env", "rfdemo==1.0\n"), ("stamp_five", "pkg-a\n")):
+        (scripts / name).mkdir(parents=True)
+        (scripts / name / "__main__.py").write_text(stamp)
+        if requirements:
+            (scripts / name / "requirements.txt").write_text(requirements)
+    make_wheel(str(wheels), "rfdemo", "1.0")
+    names = ["pkg_a", "pkg_b", "pkg_c", "pkg_d", "pkg_e"]
+    for name, needs in zip(names, [*names[1:], None]):
+        make_wheel(str(wheels), name, "1.0", requires=(needs.replace("_", "-"),) if needs else ())
+    return scripts, wheels
+
+
+def cold_build(b: Bench, installer: str, env_config: dict, runs: int) -> tuple[float, float]:
+    """(what a cold build of the five-package environment adds to a job's HasNewJob -> first line, the
+    installer run bare on the same requirements), medians. The job's figure: with the environment built
+    in that job (a new envs_dir each run), minus with it already built."""
+    config = {**env_config, "robot.installer": installer}
+    folder = b.tmp / f"cold-{installer}"
+
+    def built_in_the_job() -> float:
+        return heartbeat_to_robot_first_line(b, "stamp_five", **{**config, "robot.envs_dir": folder / str(b.n)})
+
+    def bare() -> float:
+        requirements = Path(env_config["robot.scripts_dir"]) / "stamp_five" / "requirements.txt"
+        target = folder / f"bare-{time.monotonic_ns()}"
+        return bare_install(installer, env_config["robot.find_links"], requirements, target)
+
+    built = median_of(runs, built_in_the_job)
+    exists = median_of(runs, lambda: heartbeat_to_robot_first_line(b, "stamp_five", **config))
+    return built - exists, median_of(runs, bare)
+
+
+def bare_install(installer: str, wheels: Path, requirements: Path, target: Path) -> float:
+    """The installer alone, as the framework runs it: the same options, the same requirements."""
+    import shutil
+
+    sources = ["--find-links", str(wheels), "--no-index", "-r", str(requirements)]
+    if installer == "uv":
+        command = [shutil.which("uv") or os.path.join(os.path.dirname(sys.executable), "uv"), "pip", "install",
+                   "--target", str(target), "--python", sys.executable, "--no-progress", *sources]
+    else:
+        command = [sys.executable, "-m", "pip", "install", "--target", str(target), "--no-input",
+                   "--disable-pip-version-check", "--no-warn-script-location", "--progress-bar", "off", *sources]
+    started = time.time()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   stdin=subprocess.DEVNULL, env=dict(os.environ, **NO_CACHE))
+    return time.time() - started
 
 
 def robot_exit_to_final_update(b: Bench) -> float:
@@ -265,6 +330,17 @@ def main() -> int:
         t2 = median_of(args.runs, lambda: heartbeat_to_robot_first_line(b))
         rows.append(("2. HasNewJob=1 heartbeat -> robot's first line", f"{t2 * 1000:.0f} ms",
                      f"{pass_floor * 1000:.0f} ms", t2 / pass_floor, "<= 1.5x", t2 / pass_floor <= 1.5))
+        scripts, wheels = environment_robots(Path(tmp))
+        env_config = {"robot.scripts_dir": scripts, "robot.find_links": wheels, "robot.envs_dir": Path(tmp) / "envs"}
+        plain = median_of(args.runs, lambda: heartbeat_to_robot_first_line(b, "stamp_plain", **env_config))
+        with_env = median_of(args.runs, lambda: heartbeat_to_robot_first_line(b, "stamp_env", **env_config))
+        rows.append(("9. ... robot with a built environment (issue 27)", f"{with_env * 1000:.0f} ms",
+                     f"{plain * 1000:.0f} ms", with_env / plain, "<= 1.1x", with_env / plain <= 1.1))
+        for installer in ("uv", "pip"):
+            in_job, bare_seconds = cold_build(b, installer, env_config, few_of(args.runs))
+            rows.append((f"10{'a' if installer == 'uv' else 'b'}. cold build, 5 packages ({installer}), in the job",
+                         f"{in_job * 1000:.0f} ms", f"{bare_seconds * 1000:.0f} ms", in_job / bare_seconds,
+                         "<= 1.2x", in_job / bare_seconds <= 1.2))
         t3 = median_of(args.runs, lambda: robot_exit_to_final_update(b))
         rows.append(("3. robot exit -> final job/update (interval 10 s)", f"{t3 * 1000:.0f} ms", "-", None,
                      "<= 100 ms", t3 <= 0.1))

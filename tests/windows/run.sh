@@ -61,8 +61,14 @@ wine reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d null /f </dev/null >/de
 # The first window of the prefix makes Wine start explorer.exe /desktop, which inherits that process's
 # standard handles and lives on: started by a framework whose output a test reads through a pipe, it
 # would hold the pipe open for ever. So the desktop is brought up here, with nothing to inherit.
-wine "$py/python.exe" -c "import ctypes; ctypes.windll.user32.CreateWindowExW(0, 'STATIC', 'x', 0, 0, 0, 0, 0, \
-    None, None, None, None)" </dev/null >/dev/null 2>&1 || true
+# Wine 8 ends that explorer.exe when the last window goes, so the process that brings it up keeps its
+# window for the whole lane (killed with the prefix at the end).
+wine "$py/python.exe" -c "import ctypes, time; ctypes.windll.user32.CreateWindowExW(0, 'STATIC', 'x', 0, 0, 0, 0, \
+    0, None, None, None, None); time.sleep(86400)" </dev/null >/dev/null 2>&1 &
+for _ in $(seq 1 120); do
+    pgrep -f 'explorer.exe /desktop' >/dev/null && break
+    sleep 0.5
+done
 cd "$repo"
 # Wine 8: a Windows Python cannot set up its standard streams on a closed stdin or on a regular
 # file, so stdin is /dev/null and the output goes through a pipe.
