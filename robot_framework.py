@@ -108,6 +108,7 @@ ENV_STOP_FILE = "ROBOT_STOP_FILE"
 ENV_CONFIG_FILE = "ROBOT_FRAMEWORK_CONFIG"  # the robot API reads the framework's config from here
 ENV_LOG_FILE = "ROBOT_LOG_FILE"  # log() appends entries here; the framework ships them
 ENV_TASKS_FILE = "ROBOT_TASKS_FILE"  # the task ledger: tasks taken and outcomes set (see settle_tasks)
+ENV_ARTIFACTS_DIR = "ROBOT_ARTIFACTS_DIR"  # the robot's own evidence: artifacts_dir()
 ENV_JOB_OBJECT = "ROBOT_JOB_OBJECT"  # Windows: the name of the Job Object the robot's bootstrap joins
 
 # --- Internal limits --------------------------------------------------------------------------
@@ -272,6 +273,33 @@ def stop_requested() -> bool:
     """True once the Orchestrator asked this job to stop (soft stop): finish up and exit."""
     path = os.environ.get(ENV_STOP_FILE)
     return bool(path) and os.path.exists(path)
+
+
+def artifacts_dir() -> str:
+    """A folder for the robot's own evidence (downloads, exports, screenshots), in the job's folder: kept and
+    pruned with it (ROBOT_ARTIFACTS_DIR). Outside the framework: <temp>/robot_framework-artifacts."""
+    folder = os.environ.get(ENV_ARTIFACTS_DIR) or os.path.join(tempfile.gettempdir(), "robot_framework-artifacts")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def screenshot(name: str = "step") -> Optional[str]:
+    """The desktop as <artifacts_dir()>/<name>.png (Windows); its path, or None where none can be taken
+    (off Windows, a locked or disconnected session), with the reason in the job's log."""
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_")[:80] or "screenshot"
+    folder = artifacts_dir()
+    path, n = os.path.join(folder, f"{safe}.png"), 1
+    while os.path.exists(path):
+        n += 1
+        path = os.path.join(folder, f"{safe}-{n}.png")
+    try:
+        reason = capture_screen(path)
+    except Exception as e:  # a robot's evidence must never cost it its run
+        reason = f"the capture failed: {clean(e)}"
+    if reason:
+        log(f"no screenshot {safe!r}: {reason}", "warning")
+        return None
+    return path
 
 
 def job_context() -> dict[str, Any]:
@@ -531,6 +559,8 @@ class Config:
     heartbeat_interval: float
     stop_timeout: float
     job_timeout: float
+    idle_timeout: float
+    screenshots: str  # on_failure or never
     kill_leftovers: bool
     stop_interrupt: str
     new_console: bool
@@ -571,6 +601,8 @@ CONFIG_KEYS: dict[str, dict[str, Optional[str]]] = {
         "heartbeat_interval": "10",
         "stop_timeout": "60",
         "job_timeout": "0",
+        "idle_timeout": "0",
+        "screenshots": "on_failure",
         "kill_leftovers": "true",
         "stop_interrupt": "auto",
         "new_console": "false",
@@ -692,6 +724,9 @@ def load_config(path: str) -> tuple[Config, list[str]]:
     installer = raw("robot", "installer").lower()
     if installer not in ENV_INSTALLERS:
         fail("robot", "installer", f"must be auto, uv or pip, not {installer!r}")
+    screenshots = raw("robot", "screenshots").lower()
+    if screenshots not in ("on_failure", "never"):
+        fail("robot", "screenshots", f"must be on_failure or never, not {screenshots!r}")
     env_build = raw("robot", "env_build").lower()
     if env_build not in ("auto", "never"):
         fail("robot", "env_build", f"must be auto or never, not {env_build!r}")
@@ -726,6 +761,8 @@ def load_config(path: str) -> tuple[Config, list[str]]:
         heartbeat_interval=interval,
         stop_timeout=number("robot", "stop_timeout", 0),
         job_timeout=number("robot", "job_timeout", 0),
+        idle_timeout=number("robot", "idle_timeout", 0),
+        screenshots=screenshots,
         kill_leftovers=boolean("robot", "kill_leftovers"),
         stop_interrupt=stop_interrupt,
         new_console=boolean("robot", "new_console"),
@@ -2736,6 +2773,231 @@ def describe_environments(cfg: Config) -> list[str]:
 
 
 # =================================================================================================
+# Evidence: where a hung robot was, what was on the screen, what it had running
+# =================================================================================================
+# Before a robot is killed for job_timeout, idle_timeout or a Stop past stop_timeout, the framework asks
+# it for the Python stack of every thread (the bootstrap set that up: POSIX, a faulthandler on SIGUSR1;
+# Windows, a thread blocked on a named event, which then dumps through faulthandler), captures the
+# desktop (Windows) and lists the robot's processes; each goes into the job's log. A job that ends Failed
+# gets the screenshot too. Abort kills at once: no evidence is waited for.
+SCREENSHOT_FILE = "screenshot.png"  # in the job folder: the desktop before the kill, or when the job failed
+ARTIFACTS_DIR = "artifacts"  # in the job folder: the robot's own evidence (rf.artifacts_dir(), rf.screenshot())
+STACK_WAIT = 1.0  # seconds a robot gets to write its stack before it is killed anyway
+STACK_LINES = 15  # frames of the main thread in the job log entry
+FRAMEWORK_JOB_FILES = {LOG_OUTBOX, LOG_OUTBOX_DONE, LOG_STATE, "context.json", "settings.txt", "stop",
+                       ENV_BUILD_LOG, SCREENSHOT_FILE}  # not the robot's progress (ProgressWatch)
+
+
+def collect_evidence(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, root: Optional[psutil.Process],
+                     files: JobFiles, shipper: LogShipper, stack: bool) -> None:
+    """The job's evidence, in its log: the stack and processes of a robot about to be killed (stack=True),
+    and a screenshot when the config asks for them. Never raises: evidence must not cost the job its end."""
+    try:
+        if stack:
+            shipper.add("error", robot_stack_entry(proc, files, cfg.scripts_dir))
+        if cfg.screenshots == "on_failure" and IS_WINDOWS:
+            reason = capture_screen(os.path.join(files.folder, SCREENSHOT_FILE))
+            shipper.add("warning", f"no screenshot: {reason}" if reason else
+                        f"Screenshot of the robot's desktop: {os.path.join(files.folder, SCREENSHOT_FILE)}")
+        if stack:
+            shipper.add("error", process_tree_entry(find_job_processes(job.guid, root)))
+    except Exception:  # a bug here must not keep the robot alive or the status unsent
+        logger.exception("Job %s: collecting the evidence failed", job.guid)
+
+
+def robot_stack_entry(proc: subprocess.Popen, files: JobFiles, scripts_dir: str) -> str:
+    """Ask the robot for its stack (at most STACK_WAIT seconds) and tell where its main thread was.
+
+    The dump (faulthandler's: every thread, the oldest, the main thread, last) goes to the robot's output.
+    """
+    try:
+        before = os.path.getsize(files.output)
+    except OSError:
+        before = 0
+    try:
+        if IS_WINDOWS:
+            set_named_event(f"robot_framework-stack-{proc.pid}")
+        else:
+            os.kill(proc.pid, signal.SIGUSR1)  # the robot alone, not its children (they have no handler)
+    except OSError as e:
+        return f"The robot's stack could not be asked for: {describe_os_error(e)}"
+    deadline, text, quiet = time.monotonic() + STACK_WAIT, "", 0
+    while time.monotonic() < deadline and quiet < 3:  # complete once it stops growing
+        time.sleep(0.02)
+        grown = read_from(files.output, before)
+        quiet = quiet + 1 if grown == text and "(most recent call first):" in grown else 0
+        text = grown
+    frames = main_thread_frames(text)
+    if not frames:
+        return (f"The robot did not tell where it was within {STACK_WAIT:g} s (it may be stuck outside Python, "
+                f"or it replaced the framework's handler); it was killed anyway")
+    return (f"The robot was here when it was stopped (innermost first; every thread in {files.output}):\n"
+            + "\n".join(where_it_was(frames, scripts_dir)))
+
+
+def read_from(path: str, offset: int, limit: int = MIB) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(limit).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def main_thread_frames(dump: str) -> list[tuple[str, str, str]]:
+    """(file, line, function) of the main thread, innermost first, from faulthandler's dump: it lists
+    threads newest first (`Thread 0x… (most recent call first):`, then `  File "…", line N in name`), so
+    the main thread is the last block."""
+    blocks = re.split(r"^(?:Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$", dump, flags=re.MULTILINE)
+    if len(blocks) < 2:
+        return []
+    return re.findall(r'^  File "(.*)", line (\d+) in (.*)$', blocks[-1], re.MULTILINE)
+
+
+def where_it_was(frames: list[tuple[str, str, str]], scripts_dir: str) -> list[str]:
+    """At most STACK_LINES frames, the robot's own files first kept: the innermost library frames say what
+    it waited on, the robot's frames say which line of it did."""
+    root = os.path.realpath(scripts_dir)
+    own = [i for i, (path, _, _) in enumerate(frames) if os.path.realpath(path).startswith(root + os.sep)]
+    keep = set(range(min(3, len(frames))))  # what it waited on
+    for i in [*own, *range(len(frames))]:
+        if len(keep) < STACK_LINES:
+            keep.add(i)
+    lines = []
+    for i in sorted(keep):
+        path, line, function = frames[i]
+        shown = os.path.relpath(path, root) if i in own else path
+        lines.append(f'  File "{shown}", line {line}, in {function}')
+    if len(frames) > len(lines):
+        lines.append(f"  ... ({len(frames) - len(lines)} more frames in the file)")
+    return lines
+
+
+def set_named_event(name: str) -> None:
+    """Windows: signal the event a robot's bootstrap thread waits on (it then dumps the robot's stack)."""
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.OpenEventW.restype = ctypes.c_void_p
+    handle = kernel32.OpenEventW(0x0002, False, name)  # EVENT_MODIFY_STATE
+    if not handle:
+        raise OSError(ctypes.get_last_error(), f"the robot has no event {name} (it has not started the "
+                                               f"framework's bootstrap, or is not a Python robot)")
+    try:
+        kernel32.SetEvent(ctypes.c_void_p(handle))
+    finally:
+        kernel32.CloseHandle(ctypes.c_void_p(handle))
+
+
+def process_tree_entry(procs: list[psutil.Process]) -> str:
+    """The robot's processes as a tree: name, pid, CPU seconds, memory, age; so a hung child shows."""
+    now = time.time()
+    info: dict[int, tuple[int, str]] = {}
+    for proc in procs:
+        with contextlib.suppress(*PROCESS_ERRORS):
+            cpu = sum(proc.cpu_times()[:2])
+            rss = proc.memory_info().rss / MIB
+            line = (f"{clean(proc.name(), 60)} (pid {proc.pid}, {cpu:.1f} s CPU, {rss:.0f} MiB, "
+                    f"{now - proc.create_time():.0f} s old)")
+            info[proc.pid] = (proc.ppid(), line)
+    if not info:
+        return "The robot's processes when it was stopped: none left"
+    lines: list[str] = []
+
+    def add(pid: int, depth: int) -> None:
+        lines.append("  " * depth + ("└ " if depth else "") + info[pid][1])
+        for child in sorted(p for p, (parent, _) in info.items() if parent == pid and p != pid):
+            add(child, depth + 1)
+
+    for pid in sorted(p for p, (parent, _) in info.items() if parent not in info or parent == p):
+        add(pid, 0)
+    return "The robot's processes when it was stopped:\n" + "\n".join(lines)
+
+
+def capture_screen(path: str) -> Optional[str]:
+    """Windows: the whole (virtual) desktop as a PNG at `path`, through GDI; None when written, else why not.
+
+    A locked or disconnected session, a service without a desktop, or a capture that comes out uniformly
+    black all mean the same to an operator: the desktop was not there to be seen."""
+    if not IS_WINDOWS:
+        return "screenshots are taken on Windows only"
+    import ctypes
+    from ctypes import wintypes
+
+    user32, gdi32 = ctypes.WinDLL("user32"), ctypes.WinDLL("gdi32")
+    for function in (user32.GetDC, gdi32.CreateCompatibleDC, gdi32.CreateCompatibleBitmap, gdi32.SelectObject):
+        function.restype = ctypes.c_void_p
+    for function, arguments in ((gdi32.CreateCompatibleDC, [ctypes.c_void_p]),
+                                (gdi32.CreateCompatibleBitmap, [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]),
+                                (gdi32.SelectObject, [ctypes.c_void_p, ctypes.c_void_p]),
+                                (gdi32.DeleteObject, [ctypes.c_void_p]), (gdi32.DeleteDC, [ctypes.c_void_p]),
+                                (user32.ReleaseDC, [ctypes.c_void_p, ctypes.c_void_p])):
+        function.argtypes = arguments
+    x, y = user32.GetSystemMetrics(76), user32.GetSystemMetrics(77)  # SM_XVIRTUALSCREEN, SM_YVIRTUALSCREEN
+    width, height = user32.GetSystemMetrics(78), user32.GetSystemMetrics(79)  # SM_CXVIRTUALSCREEN, ...CY...
+    unavailable = "the session's desktop is not available (locked or disconnected)"
+    if width <= 0 or height <= 0:
+        return unavailable
+    screen = user32.GetDC(None)
+    if not screen:
+        return unavailable
+    memory = gdi32.CreateCompatibleDC(screen)
+    bitmap = gdi32.CreateCompatibleBitmap(screen, width, height)
+    try:
+        if not memory or not bitmap:
+            return unavailable
+        gdi32.SelectObject(memory, bitmap)
+        if not gdi32.BitBlt(ctypes.c_void_p(memory), 0, 0, width, height, ctypes.c_void_p(screen), x, y,
+                            0x00CC0020 | 0x40000000):  # SRCCOPY | CAPTUREBLT
+            return unavailable
+
+        class BitmapInfoHeader(ctypes.Structure):
+            _fields_ = [("biSize", wintypes.DWORD), ("biWidth", wintypes.LONG), ("biHeight", wintypes.LONG),
+                        ("biPlanes", wintypes.WORD), ("biBitCount", wintypes.WORD),
+                        ("biCompression", wintypes.DWORD), ("biSizeImage", wintypes.DWORD),
+                        ("biXPelsPerMeter", wintypes.LONG), ("biYPelsPerMeter", wintypes.LONG),
+                        ("biClrUsed", wintypes.DWORD), ("biClrImportant", wintypes.DWORD)]
+
+        header = BitmapInfoHeader(ctypes.sizeof(BitmapInfoHeader), width, -height, 1, 32, 0, 0, 0, 0, 0, 0)
+        pixels = ctypes.create_string_buffer(width * height * 4)  # top-down BGRA rows
+        if gdi32.GetDIBits(ctypes.c_void_p(memory), ctypes.c_void_p(bitmap), 0, height, pixels,
+                           ctypes.byref(header), 0) != height:
+            return unavailable
+    finally:
+        if bitmap:
+            gdi32.DeleteObject(bitmap)
+        if memory:
+            gdi32.DeleteDC(memory)
+        user32.ReleaseDC(None, screen)
+    bgra = pixels.raw
+    rgb = bytearray(width * height * 3)
+    rgb[0::3], rgb[1::3], rgb[2::3] = bgra[2::4], bgra[1::4], bgra[0::4]
+    if not bytes(rgb).strip(b"\x00"):
+        return f"{unavailable}: the capture came out black"
+    try:
+        with open(path, "wb") as f:
+            f.write(png(width, height, bytes(rgb)))
+    except OSError as e:
+        return f"the screenshot could not be written: {describe_os_error(e)}"
+    return None
+
+
+def png(width: int, height: int, rgb: bytes) -> bytes:
+    """An 8-bit RGB PNG of `rgb` (rows top-down), with zlib: no imaging library needed."""
+    import struct
+    import zlib
+
+    row = width * 3
+    raw = b"".join(b"\x00" + rgb[i:i + row] for i in range(0, len(rgb), row))  # filter type 0 per row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+# =================================================================================================
 # Running one job
 # =================================================================================================
 @dataclass
@@ -2748,6 +3010,7 @@ class JobFiles:
     settings: str  # the vendor framework's three-line settings file, for robots written for it
     tasks: str  # the task ledger (TASKS_LEDGER)
     env_log: str  # the installer's output (ENV_BUILD_LOG)
+    artifacts: str  # the robot's own evidence (ARTIFACTS_DIR), made when the robot first asks for it
 
 
 def resolve_robot_script(scripts_dir: str, name: str) -> tuple[list[str], str]:
@@ -2804,7 +3067,7 @@ def prepare_job_folder(cfg: Config, job: ConsumedJob, folder: str) -> JobFiles:
     files = JobFiles(folder, os.path.join(folder, "context.json"), os.path.join(folder, "output.log"),
                      os.path.join(folder, "stop"), os.path.join(folder, ROBOT_LOG),
                      os.path.join(folder, "settings.txt"), os.path.join(folder, TASKS_LEDGER),
-                     os.path.join(folder, ENV_BUILD_LOG))
+                     os.path.join(folder, ENV_BUILD_LOG), os.path.join(folder, ARTIFACTS_DIR))
     with contextlib.suppress(FileNotFoundError):
         os.remove(files.stop)
     write_json_atomically(files.context, {"job": job.job, "process_version": job.process_version, "task": job.task},
@@ -2887,6 +3150,7 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
         ENV_STOP_FILE: files.stop,
         ENV_CONFIG_FILE: cfg.path,
         ENV_TASKS_FILE: files.tasks,
+        ENV_ARTIFACTS_DIR: files.artifacts,
         "PYTHONUNBUFFERED": "1",  # output reaches output.log as it is printed
         "PYTHONIOENCODING": "utf-8",  # Windows: a cp1252 file would make print() of non-Latin text crash
     })
@@ -2939,6 +3203,27 @@ ROBOT_BOOTSTRAP = (
     "    sys.path[0:0] = new\n"
     "    del site, n, new\n"
     "del p\n"
+    # Evidence: the robot's stack on request, into its output (where Python's own tracebacks go), at no cost
+    # until then. POSIX: faulthandler on SIGUSR1. Windows (no SIGUSR1): a thread blocked on a named event.
+    "if sys.__stderr__ is not None:\n"
+    "    import faulthandler\n"
+    "    if os.name != 'nt':\n"
+    "        import signal\n"
+    "        faulthandler.register(signal.SIGUSR1, sys.__stderr__, all_threads=True)\n"
+    "        del signal\n"
+    "    else:\n"
+    "        import _thread\n"
+    "        def _robot_stack_dump(err=sys.__stderr__, pid=os.getpid(), dump=faulthandler.dump_traceback):\n"
+    "            import ctypes\n"
+    "            k = ctypes.WinDLL('kernel32')\n"
+    "            k.CreateEventW.restype = ctypes.c_void_p\n"
+    "            h = k.CreateEventW(None, False, False, 'robot_framework-stack-%d' % pid)\n"
+    "            while h and k.WaitForSingleObject(ctypes.c_void_p(h), 0xFFFFFFFF) == 0:\n"
+    "                err.flush()\n"
+    "                dump(err, all_threads=True)\n"
+    "        _thread.start_new_thread(_robot_stack_dump, ())\n"
+    "        del _thread, _robot_stack_dump\n"
+    "    del faulthandler\n"
     "sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
     "if os.name == 'nt' and os.environ.get('ROBOT_JOB_OBJECT'):\n"  # join the job's Job Object first
     "    try:\n"
@@ -3112,49 +3397,91 @@ class HeartbeatWorker:
 
 def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files: JobFiles,
                     heartbeats: HeartbeatWorker, wake: threading.Event, job_deadline: Optional[float],
-                    soft_stop: bool = True) -> tuple[int, str]:
-    """Wait for the robot while the heartbeat worker talks to the Orchestrator; return (final status, reason).
+                    soft_stop: bool = True) -> tuple[int, str, bool]:
+    """Wait for the robot while the heartbeat worker talks to the Orchestrator.
 
-    This loop never waits on the network: it wakes when the robot exits (exit watcher thread), when a
-    heartbeat answer arrives (heartbeat worker), or when a deadline of its own comes (job_deadline: the
-    job's start plus job_timeout). soft_stop=False (an environment build): a Stop ends it at once.
+    Returns (final status, reason, hung): hung when the robot still runs and is to be killed for
+    job_timeout, idle_timeout or a Stop past stop_timeout (the job's evidence is taken first), not for an
+    Abort (killed at once). This loop never waits on the network: it wakes when the robot exits (exit
+    watcher thread), when a heartbeat answer arrives (heartbeat worker), or when a deadline of its own
+    comes (job_deadline: the job's start plus job_timeout). soft_stop=False (an environment build): a Stop
+    ends it at once, and idle_timeout does not apply.
     """
     next_heartbeat = time.monotonic() + cfg.heartbeat_interval
     stop_deadline: Optional[float] = None
+    idle = ProgressWatch(cfg.idle_timeout, files) if cfg.idle_timeout and soft_stop else None
     watch_exit(proc, wake)
     while True:
         wake.clear()
         exit_code = proc.returncode  # set by the exit watcher
         if exit_code is not None:
             if stop_deadline is not None:
-                return JOB_STATUS_STOPPED, f"stopped on request, {describe_exit(exit_code)}"
+                return JOB_STATUS_STOPPED, f"stopped on request, {describe_exit(exit_code)}", False
             if exit_code == 0:
-                return JOB_STATUS_SUCCESS, "exit code 0"
-            return JOB_STATUS_FAILED, describe_exit(exit_code)
+                return JOB_STATUS_SUCCESS, "exit code 0", False
+            return JOB_STATUS_FAILED, describe_exit(exit_code), False
         code = heartbeats.take_answer()
         if code == HEARTBEAT_JOB_ABORTING:
             logger.info("Job %s: the Orchestrator requested Abort", job.guid)
-            return JOB_STATUS_ABORTED, "aborted on request"
+            return JOB_STATUS_ABORTED, "aborted on request", False
         if code == HEARTBEAT_JOB_STOPPING and not soft_stop:
             logger.info("Job %s: the Orchestrator requested Stop", job.guid)
-            return JOB_STATUS_STOPPED, "stopped on request"
+            return JOB_STATUS_STOPPED, "stopped on request", False
         if code == HEARTBEAT_JOB_STOPPING and stop_deadline is None:
             logger.info("Job %s: the Orchestrator requested Stop; waiting up to %g s", job.guid, cfg.stop_timeout)
             request_soft_stop(cfg, proc, files)
             stop_deadline = time.monotonic() + cfg.stop_timeout
         now = time.monotonic()
         if job_deadline is not None and now >= job_deadline:
-            return JOB_STATUS_FAILED, f"ran past job_timeout ({cfg.job_timeout:g} s) and was killed"
+            return JOB_STATUS_FAILED, f"ran past job_timeout ({cfg.job_timeout:g} s) and was killed", True
         if stop_deadline is not None and now >= stop_deadline:
-            return JOB_STATUS_ABORTED, f"did not stop within stop_timeout ({cfg.stop_timeout:g} s) and was killed"
+            return (JOB_STATUS_ABORTED, f"did not stop within stop_timeout ({cfg.stop_timeout:g} s) and was killed",
+                    True)
+        if idle is not None and idle.stalled(now):
+            return JOB_STATUS_FAILED, f"no progress for {cfg.idle_timeout:g} s (idle_timeout)", True
         if now >= next_heartbeat:
             if not heartbeats.send():
                 logger.debug("Job %s: previous heartbeat still in flight; this one is skipped", job.guid)
             next_heartbeat += cfg.heartbeat_interval
             if next_heartbeat <= now:  # fell behind: keep the interval, skip the backlog
                 next_heartbeat = now + cfg.heartbeat_interval
-        wake_at = min(t for t in (next_heartbeat, job_deadline, stop_deadline) if t is not None)
+        wake_at = min(t for t in (next_heartbeat, job_deadline, stop_deadline, idle and idle.next_look)
+                      if t is not None)
         wake.wait(min(WAIT_SLICE, max(0.0, wake_at - time.monotonic())))
+
+
+class ProgressWatch:
+    """idle_timeout: whether the robot showed progress lately. Progress is anything the robot writes in
+    its job folder: output, log() entries, task ledger records, its artifacts, any file of its own there.
+    One look (a directory listing, no reading) every idle_timeout / 10 seconds, at most every 5 s."""
+
+    def __init__(self, timeout: float, files: JobFiles) -> None:
+        self.timeout, self.files = timeout, files
+        self.every = min(max(timeout / 10, 0.05), 5.0)
+        self.mark = self.look()
+        self.since = time.monotonic()
+        self.next_look = self.since + self.every
+
+    def look(self) -> tuple[int, int]:
+        """(bytes, newest change) of what the robot wrote in its job folder and artifacts folder."""
+        size = newest = 0
+        for folder in (self.files.folder, self.files.artifacts):
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(folder):
+                    if entry.name in FRAMEWORK_JOB_FILES or entry.name.endswith(".tmp") or not entry.is_file():
+                        continue
+                    stat = entry.stat()
+                    size, newest = size + stat.st_size, max(newest, stat.st_mtime_ns)
+        return size, newest
+
+    def stalled(self, now: float) -> bool:
+        if now < self.next_look:
+            return False
+        self.next_look = now + self.every
+        mark = self.look()
+        if mark != self.mark:
+            self.mark, self.since = mark, now
+        return now - self.since >= self.timeout
 
 
 def supervise_build(cfg: Config, job: ConsumedJob, proc: EnvironmentBuild, files: JobFiles, env: RobotEnvironment,
@@ -3165,7 +3492,7 @@ def supervise_build(cfg: Config, job: ConsumedJob, proc: EnvironmentBuild, files
     (None, "") once the environment is ready (the job log says built or reused); else the job's final
     status and reason: the installer's error line, or the Abort, Stop or job_timeout that ended it.
     """
-    status, reason = supervise_robot(cfg, job, proc, files, heartbeats, wake, job_deadline, soft_stop=False)
+    status, reason, _ = supervise_robot(cfg, job, proc, files, heartbeats, wake, job_deadline, soft_stop=False)
     marker = proc.marker
     if status == JOB_STATUS_SUCCESS and marker is not None:
         if marker.get("built_by") != job.guid:
@@ -3318,7 +3645,9 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
                 shipper.add("info", f"Job started: robot script {job.name!r} on machine {identity.machine}, user "
                                     f"{identity.user or '?'}, pid {proc.pid}")
                 shipper.start()
-                status, reason = supervise_robot(cfg, job, proc, files, heartbeats, wake, job_deadline)
+                status, reason, hung = supervise_robot(cfg, job, proc, files, heartbeats, wake, job_deadline)
+                if hung or status == JOB_STATUS_FAILED:  # before the kill: where it was, what was on the screen
+                    collect_evidence(cfg, job, proc, root, files, shipper, stack=hung)
             shipper.hold()  # log traffic waits until the final status is out
     except MachineFault:
         raise  # the job's Failed status is already out; nothing of the robot was started
