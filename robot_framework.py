@@ -11,7 +11,15 @@ A robot script may also `import robot_framework` for the robot API (the first se
 job context, the stop flag, log entries in the Orchestrator, credentials and assets, queue tasks.
 Importing the module does nothing else (no logging set-up, no network, no signal handlers, no thread).
 
-Also: `--install-task` / `--uninstall-task` register the Task Scheduler task that starts it at logon.
+Also: `--install-task` / `--uninstall-task` register the Task Scheduler task that starts it at logon;
+`--prepare-envs` builds the robots' environments ahead of their jobs.
+
+The sections, in order: Robot API (the public contract) · Errors · Configuration · Logging · Identity ·
+call deadlines and size limits · the Orchestrator API · Retries · Robot API internals · per-robot files
+(lock, running-job state, journal) · killing everything a job started · Robot environments (declared
+packages, built once per machine) · Evidence (a hung robot's stack, screen, processes) · Running one job
+· the main loop · the job's story in the Orchestrator (log shipping) · the scheduled task · log-off and
+process plumbing.
 
 Windows is the target platform, Linux is where the test suite runs; comments marked "Windows:" say
 where behaviour differs and why.
