@@ -99,7 +99,7 @@ def test_bad_settings_txt_is_one_clear_line_and_exit_2(tmp_path, content, words)
 
 def test_vendor_argument_keeps_four_items():
     job = rf.ConsumedJob(guid="J|1", name="x", job={}, process_version={"GUID": "P\n1"}, task=None)
-    files = rf.JobFiles("f", "c", "o", "s", "r", "settings.txt", "tasks.jsonl")
+    files = rf.JobFiles("f", "c", "o", "s", "r", "settings.txt", "tasks.jsonl", "environment.log", "artifacts")
     assert rf.vendor_argument(job, files).split("|") == ["P1", "J1", "", "settings.txt"]
 
 
