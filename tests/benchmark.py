@@ -10,6 +10,7 @@ shared machines where absolute times are noise. Not part of the pytest run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -18,13 +19,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from orchestrator_emulator import FRAMEWORK, REPO, Emulator, write_config
+from orchestrator_emulator import REPO, Emulator, write_config
+
+sys.path.insert(0, REPO)
+import robot_framework as rf
 
 ROBOTS = os.path.join(REPO, "tests", "robots")
 
@@ -47,11 +52,13 @@ class Bench:
 
     @staticmethod
     def start(config: str, out: Path, *args: str, **extra_env: str) -> subprocess.Popen:
-        # TMPDIR: the framework's POSIX lock file (one per robot GUID, each run has its own) goes into
-        # this run's folder, which the benchmark deletes, instead of piling up in /tmp.
+        """The framework as the installed scheduled task starts it (task_arguments: imported, from its
+        cached bytecode). TMPDIR: the framework's POSIX lock file (one per robot GUID, each run has its
+        own) goes into this run's folder, which the benchmark deletes, instead of piling up in /tmp."""
         env = dict(os.environ, TEST_OUT=str(out), TMPDIR=str(out.parent), **extra_env)
-        return subprocess.Popen([sys.executable, FRAMEWORK, "--config", config, "--no-logoff", *args], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        command = [sys.executable, *rf.task_arguments(SimpleNamespace(path=config)), "--no-logoff", *args]
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL)
 
 
 def bare(code: str) -> float:
@@ -314,12 +321,58 @@ def supervision_cost(b: Bench, seconds: float) -> tuple[float, float, int]:
     return cpu_percent, peak_rss / 2**20, len(working)
 
 
+def bare_imports_rss() -> float:
+    """Peak RSS (MiB) of an interpreter that imports what the framework imports, and nothing else."""
+    proc = subprocess.Popen([sys.executable, "-c", "import requests, psutil, getmac, time; time.sleep(1)"])
+    watched, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            peak = max(peak, watched.memory_info().rss)
+        time.sleep(0.01)
+    return peak / 2**20
+
+
+def many_accounts(b: Bench, accounts: int = 50, jobs_each: int = 2) -> tuple[float, float, float, bool]:
+    """A terminal server: `accounts` frameworks with as many robot GUIDs against one Orchestrator, each
+    started as its scheduled task would, `jobs_each` no-op jobs per account in the queue. Returns (median
+    peak RSS per framework in MiB, CPU seconds of all frameworks together, wall seconds, every job right)."""
+    emu = Emulator().start()
+    guids = [emu.robot_guid, *(emu.add_robot() for _ in range(accounts - 1))]
+    for _ in range(accounts * jobs_each):
+        emu.add_job("quick")
+    started = time.time()
+    procs = []
+    for i, guid in enumerate(guids):
+        folder = b.tmp / f"account{i}"
+        (folder / "out").mkdir(parents=True)
+        config = write_config(str(folder / "config.ini"), emu, str(folder / "logs"), **{
+            "robot.scripts_dir": ROBOTS, "robot.heartbeat_interval": 10, "session.logoff": "false",
+            "orchestrator.robot_guid": guid, "orchestrator.retry_seconds": 120})
+        procs.append((b.start(config, folder / "out"), {"rss": 0, "cpu": 0.0}))
+    watched = [(proc, psutil.Process(proc.pid), seen) for proc, seen in procs]
+    while any(proc.poll() is None for proc, _ in procs):
+        for proc, framework, seen in watched:
+            if proc.poll() is None:
+                with contextlib.suppress(psutil.Error):
+                    seen["rss"] = max(seen["rss"], framework.memory_info().rss)
+                    seen["cpu"] = sum(framework.cpu_times()[:2])
+        time.sleep(0.05)
+    wall = time.time() - started
+    emu.stop()
+    right = all(job.history == [8, 4] for job in emu.jobs) and all(proc.returncode == 0 for proc, _ in procs)
+    return (statistics.median(seen["rss"] for _, seen in procs) / 2**20, sum(seen["cpu"] for _, seen in procs),
+            wall, right)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
     parser.add_argument("--supervise-seconds", type=float, default=60.0, help="length of the supervised job")
     args = parser.parse_args()
     rows = []
+    problem = rf.compile_for_task()  # what --install-task does
+    if problem:
+        print(f"could not compile the framework's bytecode: {problem}", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         b = Bench(Path(tmp))
         import_floor = median_of(args.runs, lambda: bare("import requests, psutil, getmac"))
@@ -370,6 +423,12 @@ def main() -> int:
         t5q = median_of(few, lambda: back_to_back_per_job(b, logs=False))
         rows.append(("5b. ... send_logs = false", f"{t5q * 1000:.1f} ms", f"{pass_floor * 1000:.0f} ms",
                      t5q / pass_floor, "<= 2.0x", t5q / pass_floor <= 2.0))
+        rss_floor = statistics.median(bare_imports_rss() for _ in range(3))
+        per_account, cpu_all, wall, right = many_accounts(b)
+        rows.append(("11a. 50 accounts, 100 jobs: peak RSS per framework", f"{per_account:.1f} MiB",
+                     f"{rss_floor:.1f} MiB", per_account / rss_floor, "<= 1.15x", per_account / rss_floor <= 1.15))
+        rows.append((f"11b. ... CPU of the 50 frameworks ({wall:.0f} s wall)", f"{cpu_all:.1f} s", "-", None,
+                     "all right", right))
         cpu, rss, beats = supervision_cost(b, args.supervise_seconds)
         expected = round(args.supervise_seconds)
         rows.append((f"6a. supervising a {args.supervise_seconds:g} s job: CPU", f"{cpu:.2f} %", "-", None,

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import robot_framework as rf
-from conftest import FRAMEWORK, REPO, UNDER_WINE
+from conftest import FRAMEWORK, REPO, UNDER_WINE, run_captured
 
 NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
 WINDOWS_ONLY = pytest.mark.skipif(os.name != "nt", reason="schtasks.exe exists only on Windows (the Windows lane)")
@@ -86,7 +86,8 @@ def test_dry_run_prints_the_task_definition(spaced_config, user):
     pythonw = os.path.join(os.path.dirname(sys.executable), "pythonw.exe")
     assert action.findtext("t:Command", namespaces=NS).strip('"') == pythonw
     arguments = split_windows_command_line(action.findtext("t:Arguments", namespaces=NS))
-    assert arguments == [os.path.join(REPO, "robot_framework.py"), "--config", spaced_config]
+    assert arguments == rf.task_arguments(rf.load_config(spaced_config)[0])
+    assert arguments[0] == "-c" and arguments[2:] == ["--config", spaced_config]
     assert action.findtext("t:WorkingDirectory", namespaces=NS) == REPO  # "Start in", never quoted
     assert task.findtext("t:RegistrationInfo/t:URI", namespaces=NS) == rf.task_name(user)
 
@@ -158,3 +159,15 @@ def test_install_is_refused_when_the_check_fails(world):
                        "--user", "robot_framework_test_refused")
     assert result.returncode == rf.EXIT_UNREACHABLE
     assert "not installed" in result.stderr
+
+
+def test_the_task_command_runs_the_framework_from_any_folder(world, tmp_path):
+    """What the task runs (python -c 'import robot_framework ...' --config ...) works, wherever it starts."""
+    result = framework("--config", world.config, "--install-task", "--dry-run")
+    task = ET.fromstring(result.stdout.encode("utf-16"))
+    arguments = split_windows_command_line(task.find("t:Actions/t:Exec", NS).findtext("t:Arguments", namespaces=NS))
+    job = world.emu.add_job("ok")
+    run = run_captured([sys.executable, *arguments, "--once", "--no-logoff"], timeout=120, cwd=tmp_path,
+                       env=world.env())
+    assert run.returncode == 0, run.stderr
+    assert job.history == [8, 4]
