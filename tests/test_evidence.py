@@ -120,6 +120,23 @@ def test_a_failed_job_says_what_became_of_its_screenshot(world):
         assert entry(world, job, "Screenshot of the robot's desktop: ")
 
 
+@pytest.mark.skipif(os.environ.get("ROBOT_FRAMEWORK_X11") != "1",
+                    reason="needs a real desktop: the Windows lane runs it under Wine's x11 driver on Xvfb")
+def test_screenshots_of_a_real_desktop(world):
+    import ctypes
+    import struct
+
+    size = (ctypes.windll.user32.GetSystemMetrics(78), ctypes.windll.user32.GetSystemMetrics(79))
+    robot, failed = world.emu.add_job("evidence_api"), world.emu.add_job("fail")
+    assert world.run("--no-logoff", timeout=120).returncode == 0
+    assert robot.history == [IN_PROGRESS, SUCCESS] and failed.history == [IN_PROGRESS, FAILED]
+    shot = json.loads((world.out / "evidence.json").read_text(encoding="utf-8"))["screenshot"]
+    named = entry(world, failed, "Screenshot of the robot's desktop: ").split(": ", 1)[1]
+    for path in (shot, named):
+        data = open(path, "rb").read()
+        assert data.startswith(b"\x89PNG") and struct.unpack(">II", data[16:24]) == size, path
+
+
 # --- pure logic ---------------------------------------------------------------------------------------
 def test_the_main_thread_is_found_in_a_real_faulthandler_dump(tmp_path):
     script = tmp_path / "robot.py"

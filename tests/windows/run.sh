@@ -51,24 +51,39 @@ fi
 
 # 3. A fresh Wine prefix, then pytest as a Windows process.
 export WINEDEBUG=-all
-WINEPREFIX="$(mktemp -d /tmp/robot-framework-wine.XXXXXX)"
-export WINEPREFIX
-cleanup() { wineserver -k >/dev/null 2>&1 || true; rm -rf "$WINEPREFIX"; }
+prefixes=()
+xvfb_pid=""
+cleanup() {
+    for prefix in "${prefixes[@]}"; do
+        WINEPREFIX="$prefix" wineserver -k >/dev/null 2>&1 || true
+        rm -rf "$prefix"
+    done
+    if [ -n "$xvfb_pid" ]; then kill "$xvfb_pid" 2>/dev/null || true; fi
+}
 trap cleanup EXIT
 export ROBOT_FRAMEWORK_WINE=1  # lets the tests name Wine in their skip reasons
+
+# new_prefix DRIVER: a fresh prefix with that display driver, its desktop up (sets WINEPREFIX).
+new_prefix() {
+    WINEPREFIX="$(mktemp -d /tmp/robot-framework-wine.XXXXXX)"
+    export WINEPREFIX
+    prefixes+=("$WINEPREFIX")
+    wine reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d "$1" /f </dev/null >/dev/null 2>&1 || true
+    # The first window of the prefix makes Wine start explorer.exe /desktop, which inherits that process's
+    # standard handles and lives on: started by a framework whose output a test reads through a pipe, it
+    # would hold the pipe open for ever. So the desktop is brought up here, with nothing to inherit.
+    # Wine 8 ends that explorer.exe when the last window goes, so the process that brings it up keeps its
+    # window for the whole lane (killed with the prefix at the end).
+    wine "$py/python.exe" -c "import ctypes, time; ctypes.windll.user32.CreateWindowExW(0, 'STATIC', 'x', 0, 0, \
+        0, 0, 0, None, None, None, None); time.sleep(86400)" </dev/null >/dev/null 2>&1 &
+    for _ in $(seq 1 120); do
+        pgrep -f 'explorer.exe /desktop' >/dev/null && break
+        sleep 0.5
+    done
+}
+
 # Windows are created headless (the framework's hidden session-end window): Wine's null display driver.
-wine reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d null /f </dev/null >/dev/null 2>&1 || true
-# The first window of the prefix makes Wine start explorer.exe /desktop, which inherits that process's
-# standard handles and lives on: started by a framework whose output a test reads through a pipe, it
-# would hold the pipe open for ever. So the desktop is brought up here, with nothing to inherit.
-# Wine 8 ends that explorer.exe when the last window goes, so the process that brings it up keeps its
-# window for the whole lane (killed with the prefix at the end).
-wine "$py/python.exe" -c "import ctypes, time; ctypes.windll.user32.CreateWindowExW(0, 'STATIC', 'x', 0, 0, 0, 0, \
-    0, None, None, None, None); time.sleep(86400)" </dev/null >/dev/null 2>&1 &
-for _ in $(seq 1 120); do
-    pgrep -f 'explorer.exe /desktop' >/dev/null && break
-    sleep 0.5
-done
+new_prefix null
 cd "$repo"
 # Wine 8: a Windows Python cannot set up its standard streams on a closed stdin or on a regular
 # file, so stdin is /dev/null and the output goes through a pipe.
@@ -79,4 +94,28 @@ wine "$py/python.exe" -m pytest -p no:cacheprovider "$@" </dev/null 2>&1 | cat
 status=${PIPESTATUS[0]}
 set -e
 echo "windows lane: pytest under Wine took $((SECONDS - started)) s (exit $status)"
+
+# 4. Screenshots of a real desktop: Wine's x11 driver on a virtual X display (Debian's Xvfb, white
+# background: a black capture counts as "no desktop"), for the tests that need one (ROBOT_FRAMEWORK_X11).
+if [ "$#" -eq 0 ] || [ "$1" = "-q" ]; then
+    if ! command -v Xvfb >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb >/dev/null
+    fi
+    if command -v Xvfb >/dev/null 2>&1; then
+        display=":$((100 + RANDOM % 800))"
+        Xvfb "$display" -screen 0 1024x768x24 -wr >/dev/null 2>&1 &
+        xvfb_pid=$!
+        export DISPLAY="$display"
+        new_prefix x11
+        set +e
+        ROBOT_FRAMEWORK_X11=1 wine "$py/python.exe" -m pytest -p no:cacheprovider -q tests/test_evidence.py \
+            -k real_desktop </dev/null 2>&1 | cat
+        x11_status=${PIPESTATUS[0]}
+        set -e
+        echo "windows lane: screenshots on Xvfb (exit $x11_status)"
+        if [ "$status" = 0 ]; then status=$x11_status; fi
+    else
+        echo "windows lane: no Xvfb, the real-desktop screenshot test did not run" >&2
+    fi
+fi
 exit "$status"
