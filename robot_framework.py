@@ -1910,10 +1910,17 @@ def current_username() -> str:
 
 
 def process_label(proc: psutil.Process) -> str:
-    try:
-        return f"{clean(proc.name(), 60)}({proc.pid})"
-    except PROCESS_ERRORS:
-        return f"?({proc.pid})"
+    return f"{process_name(proc)}({proc.pid})"
+
+
+def process_name(proc: psutil.Process) -> str:
+    """The image name; from its path or command line where the name itself is refused (seen under Wine)."""
+    for name in (proc.name, proc.exe, lambda: proc.cmdline()[0]):
+        with contextlib.suppress(*PROCESS_ERRORS, IndexError):
+            found = os.path.basename(name())
+            if found:
+                return clean(found, 60)
+    return "?"
 
 
 def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psutil.Process]:
@@ -2905,7 +2912,7 @@ def process_tree_entry(procs: list[psutil.Process]) -> str:
         with contextlib.suppress(*PROCESS_ERRORS):
             cpu = sum(proc.cpu_times()[:2])
             rss = proc.memory_info().rss / MIB
-            line = (f"{clean(proc.name(), 60)} (pid {proc.pid}, {cpu:.1f} s CPU, {rss:.0f} MiB, "
+            line = (f"{process_name(proc)} (pid {proc.pid}, {cpu:.1f} s CPU, {rss:.0f} MiB, "
                     f"{now - proc.create_time():.0f} s old)")
             info[proc.pid] = (proc.ppid(), line)
     if not info:

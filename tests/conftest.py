@@ -137,6 +137,7 @@ def make_config(tmp: Path, emulator: Emulator, **overrides: Any) -> str:
         "robot.scripts_dir": TEST_ROBOTS,
         "robot.heartbeat_interval": 0.2,
         "robot.stop_timeout": 15,  # a cooperative robot stops long before; escalation tests set their own
+        "robot.screenshots": "never",  # Windows: one more job log entry per failed job; test_evidence turns it on
         "session.logoff": "true",
         "session.logoff_command": f'"{sys.executable}" "{MARKER_SCRIPT}" "{tmp / "logged_off"}"',
     }

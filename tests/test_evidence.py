@@ -112,7 +112,7 @@ def test_artifacts_dir_and_screenshot_from_a_robot(world):
 @pytest.mark.skipif(os.name != "nt", reason="screenshots are taken on Windows only")
 def test_a_failed_job_says_what_became_of_its_screenshot(world):
     job = world.emu.add_job("fail")
-    assert world.run("--no-logoff").returncode == 0
+    assert world.run("--no-logoff", config=world.reconfigure(robot__screenshots="on_failure")).returncode == 0
     assert job.history == [IN_PROGRESS, FAILED]
     if UNDER_WINE:  # the null display driver: no desktop, and the job log says so
         assert entry(world, job, "no screenshot: the session's desktop is not available (locked or disconnected)")
@@ -128,7 +128,8 @@ def test_screenshots_of_a_real_desktop(world):
 
     size = (ctypes.windll.user32.GetSystemMetrics(78), ctypes.windll.user32.GetSystemMetrics(79))
     robot, failed = world.emu.add_job("evidence_api"), world.emu.add_job("fail")
-    assert world.run("--no-logoff", timeout=120).returncode == 0
+    config = world.reconfigure(robot__screenshots="on_failure")
+    assert world.run("--no-logoff", config=config, timeout=120).returncode == 0
     assert robot.history == [IN_PROGRESS, SUCCESS] and failed.history == [IN_PROGRESS, FAILED]
     shot = json.loads((world.out / "evidence.json").read_text(encoding="utf-8"))["screenshot"]
     named = entry(world, failed, "Screenshot of the robot's desktop: ").split(": ", 1)[1]
