@@ -333,3 +333,46 @@ def test_bootstrap_puts_the_environment_after_the_robots_folder_and_processes_pt
                          text=True, timeout=60, stdin=subprocess.DEVNULL, check=True).stdout.splitlines()
     assert out[0] == "environment"
     assert out[2].split("|") == [str(robot), str(packages), str(packages / "extra")]
+
+
+def test_a_damaged_environment_is_built_again(pkg):
+    folder_robot(pkg, "invoice", requirements_txt="rfdemo==1.0\n")
+    first = pkg.emu.add_job("invoice")
+    assert pkg.run("--no-logoff", timeout=240).returncode == 0 and first.history == [IN_PROGRESS, SUCCESS]
+    env = next(p for p in (pkg.tmp / "envs").iterdir() if (p / rf.ENV_MARKER).exists())
+    for child in (env / "rfdemo").iterdir():  # an antivirus quarantined the package
+        child.unlink()
+    (env / "rfdemo").rmdir()
+    second = pkg.emu.add_job("invoice")
+    assert pkg.run("--no-logoff", timeout=240).returncode == 0 and second.history == [IN_PROGRESS, SUCCESS]
+    assert any(m.startswith("Environment for 'invoice' built in") for m in job_log(pkg, second))
+    assert seen(pkg, "invoice") == "1.0"
+
+
+def test_housekeeping_removes_what_is_unused_or_abandoned_and_keeps_the_rest(pkg):
+    cfg, _ = rf.load_config(pkg.config)
+    envs = Path(cfg.envs_dir)
+    old, recent, abandoned, building = (envs / n for n in ("a" * 20, "b" * 20, "c" * 20 + ".build-1",
+                                                           "d" * 20 + ".build-2"))
+    for folder in (old, recent, abandoned, building):
+        folder.mkdir(parents=True)
+    for folder in (old, recent):
+        (folder / rf.ENV_MARKER).write_text("{}")
+    month_ago = time.time() - 31 * 86400
+    os.utime(old / rf.ENV_MARKER, (month_ago, month_ago))
+    os.utime(abandoned, (month_ago, month_ago))
+    os.utime(building, (month_ago, month_ago))
+    held, done = threading.Event(), threading.Event()
+
+    def build_still_running() -> None:  # another thread: a Windows mutex lets its own thread in again
+        with rf.machine_lock("robot_framework-env-" + "d" * 20, cfg.envs_dir, 5):
+            held.set()
+            done.wait(30)
+
+    threading.Thread(target=build_still_running, daemon=True).start()
+    assert held.wait(30)
+    try:
+        rf.prune_environments(cfg)
+    finally:
+        done.set()
+    assert sorted(p.name for p in envs.iterdir() if p.is_dir()) == [recent.name, building.name]
