@@ -3120,13 +3120,27 @@ def remove_stale_vendor_settings(cfg: Config) -> None:
 
 
 def files_in_job_folders(cfg: Config, name: str) -> list[str]:
-    """<log_dir>/jobs/*/<name> that exist, oldest job first (folder names start with the time)."""
-    jobs_dir = os.path.join(cfg.log_dir, "jobs")
-    try:
-        folders = sorted(entry.path for entry in os.scandir(jobs_dir) if entry.is_dir())
-    except OSError:
-        return []
-    return [path for path in (os.path.join(folder, name) for folder in folders) if os.path.exists(path)]
+    """<log_dir>/jobs/*/<name> that exist, oldest job first (folder names start with the time).
+
+    The job folders are listed once per run and name: later only this run's job folders can add such a
+    file (the single-instance lock keeps every other framework out of this log_dir), so between jobs
+    finding what earlier jobs left undelivered costs a few stats, not a directory scan.
+    """
+    if name not in _job_folder_files:
+        jobs_dir = os.path.join(cfg.log_dir, "jobs")
+        try:
+            folders = {entry.path for entry in os.scandir(jobs_dir) if entry.is_dir()}
+        except OSError:
+            folders = set()
+        _job_folder_files[name] = {folder for folder in folders if os.path.exists(os.path.join(folder, name))}
+    candidates = _job_folder_files[name] | _this_runs_job_folders
+    found = sorted(folder for folder in candidates if os.path.exists(os.path.join(folder, name)))
+    _job_folder_files[name] = set(found)
+    return [os.path.join(folder, name) for folder in found]
+
+
+_job_folder_files: dict[str, set[str]] = {}  # name -> job folders that held it at the last look
+_this_runs_job_folders: set[str] = set()  # the folders of this run's jobs (run_job)
 
 
 def is_cleartext(host: str) -> bool:
@@ -3576,7 +3590,9 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
     """
     started = time.monotonic()
     logger.info("Job %s taken: robot %r", job.guid, clean(job.name, 100))
-    shipper = LogShipper.for_job(cfg, orch, job, job_folder_path(cfg, job))
+    folder = job_folder_path(cfg, job)
+    _this_runs_job_folders.add(folder)  # where later rounds look for what it leaves undelivered
+    shipper = LogShipper.for_job(cfg, orch, job, folder)
     if job.problem:
         finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, job.problem, started, shipper=shipper)
         return shipper
