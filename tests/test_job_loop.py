@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 import time
 
 import pytest
 
-from conftest import TEST_ROBOTS, UNDER_WINE, alive_roles, pythonw_or_skip, wait_until
+from conftest import TEST_ROBOTS, UNDER_WINE, alive_roles, pythonw_or_skip, run_captured, wait_until
 from orchestrator_emulator import FRAMEWORK
 
 SUCCESS, FAILED, ABORTED, STOPPED, IN_PROGRESS = 4, 5, 3, 7, 8
@@ -311,8 +310,7 @@ def test_log_file_rotates_under_log_dir(world):
 def test_framework_under_pythonw_logs_to_file_and_robots_print(world):
     pythonw = pythonw_or_skip()
     job = world.emu.add_job("ok")
-    result = subprocess.run([pythonw, FRAMEWORK, "--config", world.config, "--no-logoff"], env=world.env(),
-                            capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+    result = run_captured([pythonw, FRAMEWORK, "--config", world.config, "--no-logoff"], timeout=60, env=world.env())
     assert result.returncode == 0
     assert job.history == [IN_PROGRESS, SUCCESS]
     assert "finished: Success" in world.log_text()

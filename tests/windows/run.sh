@@ -71,15 +71,12 @@ new_prefix() {
     wine reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d "$1" /f </dev/null >/dev/null 2>&1 || true
     # The first window of the prefix makes Wine start explorer.exe /desktop, which inherits that process's
     # standard handles and lives on: started by a framework whose output a test reads through a pipe, it
-    # would hold the pipe open for ever. So the desktop is brought up here, with nothing to inherit.
-    # Wine 8 ends that explorer.exe when the last window goes, so the process that brings it up keeps its
-    # window for the whole lane (killed with the prefix at the end).
-    wine "$py/python.exe" -c "import ctypes, time; ctypes.windll.user32.CreateWindowExW(0, 'STATIC', 'x', 0, 0, \
-        0, 0, 0, None, None, None, None); time.sleep(86400)" </dev/null >/dev/null 2>&1 &
-    for _ in $(seq 1 120); do
-        pgrep -f 'explorer.exe /desktop' >/dev/null && break
-        sleep 0.5
-    done
+    # would hold the pipe open for ever. So the desktop is brought up here, with nothing to inherit, and the
+    # tests read a framework's output through files (conftest.run_captured): Wine 8 ends that explorer.exe
+    # a while after its last window goes, and the next window starts another. (A process keeping a window
+    # open for the whole lane would keep it, but then the framework's own window cannot be created.)
+    wine "$py/python.exe" -c "import ctypes; ctypes.windll.user32.CreateWindowExW(0, 'STATIC', 'x', 0, 0, 0, 0, 0, \
+        None, None, None, None)" </dev/null >/dev/null 2>&1 || true
 }
 
 # Windows are created headless (the framework's hidden session-end window): Wine's null display driver.
