@@ -2211,9 +2211,12 @@ ENV_PACKAGES = "ROBOT_PACKAGES_DIR"  # the robot's environment, read by the boot
 ENV_INSTALLERS = ("auto", "uv", "pip")
 ENV_STALE_BUILD_DAYS = 1  # an abandoned build folder older than this is removed at start
 PEP723_BLOCK = re.compile(r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$")
+# What names an interpreter's environments: an expression of sys and os only (no sysconfig import at each
+# job start); the platform as sysconfig.get_platform() spells it on Windows and Linux.
 INTERPRETER_FACTS = ("{'implementation': sys.implementation.name, 'version': '%d.%d.%d' % sys.version_info[:3], "
-                     "'platform': sysconfig.get_platform(), 'abiflags': getattr(sys, 'abiflags', ''), "
-                     "'pip': importlib.util.find_spec('pip') is not None}")
+                     "'platform': (('win-arm64' if '(arm64)' in sys.version.lower() else 'win-amd64' if 'amd64' in "
+                     "sys.version.lower() else 'win32') if os.name == 'nt' else sys.platform + '-' "
+                     "+ os.uname().machine), 'abiflags': getattr(sys, 'abiflags', '')}")
 _interpreters: dict[str, dict[str, Any]] = {}  # robot interpreter -> its facts, asked once per run
 
 
@@ -2445,12 +2448,10 @@ def interpreter_facts(python: str) -> dict[str, Any]:
     if python in _interpreters:
         return _interpreters[python]
     if os.path.realpath(python) in (os.path.realpath(sys.executable), os.path.realpath(default_robot_python())):
-        import importlib.util
-        import sysconfig
-
-        facts = eval(INTERPRETER_FACTS, {"sys": sys, "sysconfig": sysconfig, "importlib": importlib})
+        facts = eval(INTERPRETER_FACTS, {"sys": sys, "os": os})  # whether it has pip: asked when building
     else:
-        probe = f"import importlib.util, json, sys, sysconfig; print(json.dumps({INTERPRETER_FACTS}))"
+        probe = (f"import importlib.util, json, os, sys; f = {INTERPRETER_FACTS}; "
+                 f"f['pip'] = importlib.util.find_spec('pip') is not None; print(json.dumps(f))")
         code, output = run_tool([python, "-c", probe], timeout=60)
         try:
             facts = parse_json(output)
@@ -2553,7 +2554,7 @@ def installer_command(cfg: Config, env: RobotEnvironment, target: str,
                       *sources, "-r", requirements], extra
     # pip: the robot interpreter's own, else the framework's, run for the robot's interpreter (pip --python;
     # the embeddable CPython has no pip of its own).
-    if env.facts.get("pip"):
+    if env.facts["pip"] if "pip" in env.facts else importlib_spec("pip"):
         pip = [env.python, "-m", "pip"]
     elif importlib_spec("pip"):
         pip = [default_robot_python(), "-m", "pip", "--python", env.python]
