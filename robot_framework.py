@@ -3658,9 +3658,10 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
                 if env_marker is None:  # proc is the build: supervised like the robot, Abort and timeouts apply
                     logger.info("Job %s: building the robot's environment %s, installer output in %s",
                                 job.guid, env.path, files.env_log)
+                    count = len(env.requirements)
                     shipper.add("info", f"Job started on machine {identity.machine}, user {identity.user or '?'}: "
-                                        f"building the environment for {job.name!r} first "
-                                        f"({len(env.requirements)} requirements from {env.declared_in}, "
+                                        f"building the environment for {job.name!r} first ({count} "
+                                        f"requirement{'' if count == 1 else 's'} from {env.declared_in}, "
                                         f"{installer_name(cfg)})")
                     shipper.start()
                     status, reason = supervise_build(cfg, job, proc, files, env, heartbeats, wake, job_deadline,
