@@ -4853,7 +4853,8 @@ def log_off(cfg: Config) -> None:
 
 _cleanup_done = threading.Event()
 _interrupt_reason: list[str] = []  # set by a Windows session end: the reason the job is reported Aborted with
-_console_handlers: list[Any] = []
+_console_handlers: list[Any] = []  # HandlerRoutines only (send_ctrl_break registers them again)
+_window_procedures: list[Any] = []  # the session window's WNDPROC
 
 
 def install_interrupt_handlers() -> None:
@@ -4955,7 +4956,9 @@ def session_window_loop(ready: threading.Event) -> None:
         return user32.DefWindowProcW(hwnd, message, wparam, lparam)
 
     procedure = wndproc_type(window_procedure)
-    _console_handlers.append(procedure)  # ctypes callbacks must stay referenced while in use
+    # Kept referenced while in use, apart from the console handlers: send_ctrl_break registers each of those
+    # again as a HandlerRoutine, which a window procedure (four arguments) must never become.
+    _window_procedures.append(procedure)
     instance = kernel32.GetModuleHandleW(None)
     window_class = WndClass(lpfnWndProc=procedure, hInstance=instance, lpszClassName=SESSION_WINDOW_CLASS)
     hwnd = None
