@@ -2527,9 +2527,16 @@ def remove_leftovers(env: RobotEnvironment) -> None:
         if name.startswith(f"{key}.build-") or name.startswith(f"{key}.trash-"):
             shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
     if os.path.lexists(env.path):
-        aside = f"{env.path}.trash-{os.getpid()}"
-        retry_while_held(os.rename, env.path, aside)
-        shutil.rmtree(aside, ignore_errors=True)
+        discard_folder(env.path)
+
+
+def discard_folder(path: str) -> None:
+    """Renamed aside (<path>.trash-<pid>), then deleted: a half-deleted folder is never seen under its own
+    name. Windows refuses the rename while a robot has a file of it open: OSError, and it stays."""
+    aside = path if ".trash-" in os.path.basename(path) else f"{path}.trash-{os.getpid()}"
+    if aside != path:
+        retry_while_held(os.rename, path, aside)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def installer_command(cfg: Config, env: RobotEnvironment, target: str,
@@ -2756,19 +2763,17 @@ def prune_environments(cfg: Config) -> None:
     now = time.time()
     for entry in entries:
         key, _, rest = entry.name.partition(".")
+        kind = rest.split("-")[0] if rest else "environment"  # environment, build, trash (or a lock file)
         with contextlib.suppress(OSError, LockTimeout):
-            if not entry.is_dir() or (rest and not rest.startswith(("build-", "trash-"))):
+            if kind not in ("environment", "build", "trash") or not entry.is_dir():
                 continue
-            age_days = (now - os.stat(entry.path if rest else os.path.join(entry.path, ENV_MARKER)).st_mtime) / 86400
-            if age_days <= (ENV_STALE_BUILD_DAYS if rest.startswith("build-") else cfg.env_keep_days) and \
-                    not rest.startswith("trash-"):
+            dated = os.path.join(entry.path, ENV_MARKER) if kind == "environment" else entry.path
+            age_days = (now - os.stat(dated).st_mtime) / 86400
+            if kind != "trash" and age_days <= (cfg.env_keep_days if kind == "environment" else ENV_STALE_BUILD_DAYS):
                 continue
             with machine_lock(f"robot_framework-env-{key}", cfg.envs_dir, 0):
-                aside = entry.path if rest.startswith("trash-") else f"{entry.path}.trash-{os.getpid()}"
-                if aside != entry.path:
-                    os.rename(entry.path, aside)  # Windows: refused while a robot has a file of it open
-                shutil.rmtree(aside, ignore_errors=True)
-            if not rest:
+                discard_folder(entry.path)
+            if kind == "environment":
                 logger.info("Removed the environment %s (unused for %d days)", entry.path, age_days)
 
 
