@@ -92,6 +92,19 @@ class Env:
         log.close()
         return proc
 
+    def run_until_ready(self, robot: str, action: Callable[[Any, subprocess.Popen], None],
+                        config: Optional[str] = None, timeout: float = 40) -> tuple[Any, int]:
+        """Start the framework on one job, wait until the robot says it is ready, act, wait for the end."""
+        job = self.emu.add_job(robot)
+        proc = self.start("--no-logoff", config=config)
+        try:
+            assert self.wait_file("ready"), "robot never ready"
+            action(job, proc)
+            code = proc.wait(timeout=timeout)
+        finally:
+            proc.kill()
+        return job, code
+
     def log_text(self) -> str:
         path = self.log_dir / "robot_framework.log"
         return path.read_text(encoding="utf-8") if path.exists() else ""

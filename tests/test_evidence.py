@@ -53,14 +53,9 @@ def test_job_timeout_tells_where_the_robot_was_and_what_it_ran(world):
 
 
 def test_stop_past_stop_timeout_tells_where_the_robot_was(world):
-    job = world.emu.add_job("stuck")
-    proc = world.start("--no-logoff", config=world.reconfigure(robot__stop_timeout=1))
-    try:
-        assert world.wait_file("ready")
-        world.emu.request_stop(job)
-        assert proc.wait(timeout=60) == 0
-    finally:
-        proc.kill()
+    job, code = world.run_until_ready("stuck", lambda job, _: world.emu.request_stop(job),
+                                      config=world.reconfigure(robot__stop_timeout=1), timeout=60)
+    assert code == 0
     assert job.history == [IN_PROGRESS, ABORTED]
     assert_stack_names_the_robots_function(world, job)
     assert_processes_entry_names_the_child(world, job)

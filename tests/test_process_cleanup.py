@@ -18,21 +18,8 @@ POSIX_ONLY = pytest.mark.skipif(
     "is TerminateProcess, and CTRL_C/CTRL_BREAK_EVENT need a console shared with it (WinError 12 under Wine)")
 
 
-def run_until_ready_then(world, robot, action, config=None):
-    """Start the framework on one job, wait until the robot says it is ready, act, wait for the end."""
-    job = world.emu.add_job(robot)
-    proc = world.start("--no-logoff", config=config)
-    try:
-        assert world.wait_file("ready"), "robot never ready"
-        action(job, proc)
-        code = proc.wait(timeout=40)
-    finally:
-        proc.kill()
-    return job, code
-
-
 def test_abort_kills_an_orphaned_grandchild(world):
-    job, code = run_until_ready_then(world, "orphan", lambda job, _: world.emu.request_abort(job))
+    job, code = world.run_until_ready("orphan", lambda job, _: world.emu.request_abort(job))
     assert code == 0
     assert job.history == [IN_PROGRESS, ABORTED]
     pids = world.pids()
@@ -41,13 +28,13 @@ def test_abort_kills_an_orphaned_grandchild(world):
 
 
 def test_abort_kills_a_robot_that_ignores_signals(world):
-    job, _ = run_until_ready_then(world, "stubborn", lambda job, _: world.emu.request_abort(job))
+    job, _ = world.run_until_ready("stubborn", lambda job, _: world.emu.request_abort(job))
     assert job.history == [IN_PROGRESS, ABORTED]
     assert alive_roles(world) == []
 
 
 def test_abort_kills_a_robot_that_keeps_spawning(world):
-    job, _ = run_until_ready_then(world, "spawner", lambda job, _: world.emu.request_abort(job))
+    job, _ = world.run_until_ready("spawner", lambda job, _: world.emu.request_abort(job))
     assert job.history == [IN_PROGRESS, ABORTED]
     assert len(world.pids()) >= 4
     # a child spawned in the very last instant is recorded before it can be found; give it a moment
@@ -87,7 +74,7 @@ def test_job_timeout_kills_and_fails_with_the_reason(world):
 
 
 def test_stop_escalation_kills_children_that_ignore_sigint(world):
-    job, _ = run_until_ready_then(world, "stubborn", lambda job, _: world.emu.request_stop(job),
+    job, _ = world.run_until_ready("stubborn", lambda job, _: world.emu.request_stop(job),
                                      config=world.reconfigure(robot__stop_timeout=0.5))
     assert job.history == [IN_PROGRESS, ABORTED]
     assert alive_roles(world) == []
@@ -96,7 +83,7 @@ def test_stop_escalation_kills_children_that_ignore_sigint(world):
 @POSIX_ONLY
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_framework_interrupted_mid_job_kills_robot_and_reports_aborted(world, sig):
-    job, code = run_until_ready_then(world, "tree", lambda job, proc: proc.send_signal(sig))
+    job, code = world.run_until_ready("tree", lambda job, proc: proc.send_signal(sig))
     assert code == 130
     assert job.history == [IN_PROGRESS, ABORTED]
     assert alive_roles(world) == []
@@ -122,7 +109,7 @@ def test_processes_with_another_jobs_marker_are_untouched(world):
                                  env=other_env, stdin=subprocess.DEVNULL)
     try:
         assert wait_until(lambda: "bystander" in world.pids())
-        job, _ = run_until_ready_then(world, "tree", lambda job, _: world.emu.request_abort(job))
+        job, _ = world.run_until_ready("tree", lambda job, _: world.emu.request_abort(job))
         assert job.history == [IN_PROGRESS, ABORTED]
         assert set(alive_roles(world)) == {"bystander"}
         assert is_alive(bystander.pid, world.pids()["bystander"][1])
