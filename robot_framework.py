@@ -458,16 +458,23 @@ def set_task_status(task_guid: str, status: int) -> None:
         raise ValueError(f"set_task_status: status must be one of the TASK_* constants (0-6), not {status!r}")
     if status != TASK_IN_PROGRESS:
         _task_reported.add(task_guid)
-    seq = ledger_append({"event": "status", "guid": task_guid, "status": status})
+    try:
+        rid = ledger_record({"task": task_guid, "status": status})
+    except RobotApiError as e:  # a full disk: the outcome is still sent, only without its record
+        print(f"robot_framework: {e}; sending the outcome without it", file=sys.stderr, flush=True)
+        rid = None
     try:
         send_task_status(task_guid, status)
     except ServerUnavailable as e:
-        if seq is None:
-            raise  # outside the framework there is no ledger to keep it in
+        if rid is None:
+            raise  # no ledger to keep it in (outside the framework, or a full disk)
         print(f"robot_framework: {e}; the outcome is kept and the framework delivers it later", file=sys.stderr,
               flush=True)
         return
-    ledger_append({"event": "sent", "ref": seq})
+    except RobotApiError:
+        ledger_mark(rid, "refused")
+        raise
+    ledger_mark(rid)
 
 
 def send_task_status(task_guid: str, status: int) -> None:
@@ -1433,6 +1440,232 @@ def with_retries(what: str, attempt: Callable[[], T], seconds: float,
 
 
 # =================================================================================================
+# The outbox: outgoing calls that must survive (final statuses, task outcomes, log entries)
+# =================================================================================================
+OUTBOX_GIVE_UP_DAYS = 7.0  # a record still failing this long after it was written is given up (counted, said)
+OUTBOX_LOCK_BYTE = 1 << 40  # Windows: the byte locked while appending, far past any real end of file
+OUTBOX_LOCK_WAIT = 10.0  # seconds an append waits for another process's append before it gives up
+
+
+class Outbox:
+    """Outgoing calls that must survive a crash, an outage or a full disk, in one append-only JSON-lines file.
+
+    A record is one call to make (a job's final status, a task's outcome, a log entry). It carries an `id`
+    (random, so several processes append to one file without sharing a counter) and `at` (when it was
+    written). A mark {"done": id, "how": ...} settles a record: sent, refused (a 4xx: retrying cannot
+    help), superseded (a later record of the same thing replaces it) or given up. Pending: every record
+    without a mark, in file order. The file is the only truth; nothing beside it can disagree with it.
+
+    - append() writes one whole line per write, under an OS file lock (appends of several processes never
+      interleave), after closing a torn tail (a crash or a full disk mid-write) with a newline: the torn
+      line stays exactly one unreadable line, the new record is whole. Durable: fsynced before it
+      returns (the folder too when the file is new: POSIX makes a new name durable only that way).
+    - Reading takes whole lines added since the last look and skips exactly the lines it cannot parse,
+      counted in `unreadable`. Windows: a sharing violation (antivirus, the indexer) is retried, never
+      taken for damage.
+    - in_send_order(): records that failed before go after the others, so one record the server chokes
+      on holds no other back; expired(): past OUTBOX_GIVE_UP_DAYS the sender marks it given up and says so.
+    - settle(): nothing pending: renamed to `done_path` (kept for the operator) or emptied.
+    """
+
+    def __init__(self, path: str, durable: bool = True, done_path: Optional[str] = None) -> None:
+        self.path, self.durable, self.done_path = path, durable, done_path
+        self.records: dict[str, dict[str, Any]] = {}  # id -> record, in file order
+        self.done: dict[str, str] = {}  # id -> how it was settled
+        self.unreadable = 0  # lines skipped: torn by a crash, or damaged
+        self._offset = 0  # how far the file was read: always just after a newline
+        self.failures: dict[str, int] = {}  # id -> failed sends in this process
+        self._lock = threading.Lock()  # a robot's threads append too
+
+    # --- writing ---
+    def append(self, record: dict[str, Any], durable: Optional[bool] = None) -> str:
+        """Write one record; returns its id. OSError (a full disk) goes to the caller: it decides."""
+        rid = uuid.uuid4().hex[:16]
+        line = json.dumps({"id": rid, "at": round(time.time(), 3), **record}, ensure_ascii=False)
+        self._write(line, self.durable if durable is None else durable)
+        return rid
+
+    def mark(self, rid: str, how: str = "sent", durable: bool = False) -> None:
+        """Settle a record. Not fsynced unless asked: a mark lost to a power loss sends a record again,
+        which every call the outbox makes tolerates (at least once)."""
+        self._write(json.dumps({"done": rid, "how": how}), durable)
+        self.done[rid] = how
+
+    def _write(self, line: str, durable: bool) -> None:
+        data = (line + "\n").encode("utf-8")
+        with self._lock, open_retrying(self.path, "a+b") as f, appending_lock(f):
+            end = f.seek(0, os.SEEK_END)
+            if end:
+                f.seek(end - 1)
+                if f.read(1) != b"\n":
+                    data = b"\n" + data  # a torn tail: closed, so it stays one unreadable line of its own
+            if f.write(data) != len(data):  # unbuffered: a short write is a full disk
+                raise OSError(28, "No space left on device (short write)", self.path)
+            if durable:
+                os.fsync(f.fileno())
+        if durable and end == 0:
+            fsync_folder(os.path.dirname(self.path) or ".")
+
+    # --- reading ---
+    def pending(self) -> list[dict[str, Any]]:
+        """Records not settled yet, in the order they were written (the file read up to date first)."""
+        self.refresh()
+        return [record for rid, record in self.records.items() if rid not in self.done]
+
+    def refresh(self) -> None:
+        """Read whole lines appended since the last look (a line still being written waits for the next)."""
+        with self._lock:
+            try:
+                with open_retrying(self.path, "rb") as f:
+                    f.seek(self._offset)
+                    data = f.read()
+            except FileNotFoundError:
+                return
+            end = data.rfind(b"\n") + 1
+            for line in data[:end].splitlines():
+                self._take(line)
+            self._offset += end
+
+    def _take(self, line: bytes) -> None:
+        try:
+            record = parse_json(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict) and isinstance(record.get("done"), str):
+            self.done[record["done"]] = str(record.get("how") or "sent")
+        elif isinstance(record, dict) and isinstance(record.get("id"), str):
+            self.records[record["id"]] = record
+        elif line.strip():
+            self.unreadable += 1
+
+    def latest(self, key: str) -> list[dict[str, Any]]:
+        """Pending records, only the last one of each `key` value: for calls that set a state (a job's
+        status, a task's), only the last counts; the earlier ones are marked superseded."""
+        pending = self.pending()
+        last = {record.get(key): record["id"] for record in pending}
+        for record in pending:
+            if last[record.get(key)] != record["id"]:
+                self.mark(record["id"], "superseded")
+        return [record for record in pending if last[record.get(key)] == record["id"]]
+
+    # --- the sender's bookkeeping ---
+    def in_send_order(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Records that never failed first, in file order; then those that failed, fewest failures first."""
+        return sorted(records, key=lambda record: self.failures.get(record["id"], 0))
+
+    @staticmethod
+    def expired(record: dict[str, Any]) -> bool:
+        at = record.get("at")
+        return isinstance(at, (int, float)) and time.time() - at > OUTBOX_GIVE_UP_DAYS * 86400
+
+    def settle(self) -> bool:
+        """Nothing pending: the file is renamed to done_path, or emptied (then reused). True when settled."""
+        if self.pending():
+            return False
+        with self._lock:
+            if self.done_path:
+                with contextlib.suppress(FileNotFoundError):
+                    retry_while_held(os.replace, self.path, self.done_path)
+                    fsync_folder(os.path.dirname(self.path) or ".")
+            else:
+                with contextlib.suppress(FileNotFoundError), open_retrying(self.path, "r+b") as f:
+                    f.truncate(0)  # not removed: the name stays, so the next append needs no folder fsync
+            self.records, self.done, self._offset, self.failures = {}, {}, 0, {}
+        return True
+
+
+def send_pending(outbox: Outbox, records: list[dict[str, Any]], what: Callable[[dict[str, Any]], str],
+                 send: Callable[[dict[str, Any]], Any], seconds: float) -> bool:
+    """Send records of an outbox in order, each retried for `seconds`, and mark each one settled.
+
+    For records independent of each other (statuses of different jobs or tasks). A 4xx marks the record
+    refused (retrying cannot change it). Any other failure gives it up if it is older than
+    OUTBOX_GIVE_UP_DAYS, else ends the round (the server is probably away): the rest waits for the next
+    round, where records that failed go last, so one the server chokes on holds no other back. True when
+    all of `records` went out.
+    """
+    for record in outbox.in_send_order(records):
+        try:
+            with_retries(what(record), lambda r=record: send(r), seconds)
+            logger.info("%s delivered", what(record))
+            how = "sent"
+        except RequestRejected as e:
+            logger.error("%s rejected by the Orchestrator (%s); not retried", what(record), e)
+            how = "refused"
+        except (Unreachable, OrchestratorError) as e:
+            if not outbox.expired(record):
+                outbox.failures[record["id"]] = outbox.failures.get(record["id"], 0) + 1
+                logger.warning("%s not delivered (%s); kept in %s for a later round", what(record), e, outbox.path)
+                return False
+            logger.error("%s still not delivered %g days after it was written (%s); given up (it stays in %s)",
+                         what(record), OUTBOX_GIVE_UP_DAYS, e, outbox.path)
+            how = "given up"
+        if record["id"]:  # "": the record could not be written (a full disk), so there is nothing to mark
+            outbox.mark(record["id"], how)
+    return True
+
+
+def open_retrying(path: str, mode: str) -> Any:
+    """open(), unbuffered for writing, retried for about a second on PermissionError.
+
+    Windows: a sharing violation (antivirus or the indexer holding the file for a moment) reads as
+    PermissionError; it passes. POSIX: a real permission problem, raised after the same short wait."""
+    for pause in (0.05, 0.1, 0.2, 0.25, 0.4):
+        try:
+            return open(path, mode, buffering=0)
+        except PermissionError:
+            time.sleep(pause)
+    return open(path, mode, buffering=0)
+
+
+def fsync_folder(folder: str) -> None:
+    """POSIX: a rename is durable once its folder is fsynced. Windows (NTFS) journals it; no folder handle."""
+    if IS_WINDOWS:
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def appending_lock(f: Any) -> Iterator[None]:
+    """An exclusive OS lock on an open file for one append, between processes.
+
+    POSIX: flock. Windows: a byte range lock (msvcrt.locking) on one byte far past the end of the file,
+    so readers are never blocked (a Windows range lock is mandatory for the bytes it covers); Windows'
+    O_APPEND is a seek then a write, so without it two processes' lines could overwrite each other."""
+    if not IS_WINDOWS:
+        import fcntl
+
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        return
+    import msvcrt
+
+    deadline = time.monotonic() + OUTBOX_LOCK_WAIT
+    while True:
+        f.seek(OUTBOX_LOCK_BYTE)
+        try:
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+    try:
+        yield
+    finally:
+        f.seek(OUTBOX_LOCK_BYTE)
+        msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+
+
+# =================================================================================================
 # Robot API internals (the robot's own process)
 # =================================================================================================
 class EmptyNotFound(NotFoundError):
@@ -1492,50 +1725,44 @@ class ServerUnavailable(RobotApiError):
 
 # --- queue tasks: the ledger and the lock ---
 _task_reported: set[str] = set()  # tasks whose outcome the robot set itself (`with task:` keeps it)
-_ledger_lock = threading.Lock()
-_ledger_seq: list[int] = []  # the last sequence number written, once the ledger was read
 
 
-def ledger_append(record: dict[str, Any]) -> Optional[int]:
-    """Append one record to the job's task ledger (ROBOT_TASKS_FILE), on disk before anything is sent.
+@functools.cache
+def task_ledger(path: str) -> Outbox:
+    return Outbox(path)
 
-    Records: taken / uncertain (the In progress update may or may not have reached the server), status
-    (an outcome to deliver), sent (the Orchestrator acknowledged the status record numbered `ref`). The
-    framework reads it when the job ends (settle_tasks). Returns the record's sequence number; None
-    outside the framework.
+
+def ledger_record(record: dict[str, Any]) -> Optional[str]:
+    """A task call on disk in the job's task ledger (ROBOT_TASKS_FILE, an Outbox) before it is made.
+
+    Records: {"task": guid, "status": n}, the take (In progress) included. The framework reads the ledger
+    when the job ends (settle_tasks). Returns the record's id; None outside the framework. Raises
+    RobotApiError when the ledger cannot be written (a full disk).
     """
     path = os.environ.get(ENV_TASKS_FILE)
     if not path:
         return None
-    with _ledger_lock:
-        if not _ledger_seq:
-            _ledger_seq.append(max((as_int(r.get("seq")) or 0 for r in read_ledger(path)), default=0))
-        _ledger_seq[0] += 1
-        line = json.dumps({"seq": _ledger_seq[0], "at": time.time(), **record}, ensure_ascii=False) + "\n"
-        with open(path, "a", encoding="utf-8") as f:  # one write per record: lines stay whole
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())  # durable before the call it announces: a crash cannot lose it
-        return _ledger_seq[0]
-
-
-def read_ledger(path: str) -> list[dict[str, Any]]:
-    """The ledger's records; a torn last line (a crash mid-write) is skipped."""
-    records = []
     try:
-        with open(path, "rb") as f:
-            for line in f:
-                with contextlib.suppress(ValueError):
-                    record = parse_json(line)
-                    if isinstance(record, dict) and isinstance(record.get("guid", ""), str):
-                        records.append(record)
-    except FileNotFoundError:
-        pass
-    return records
+        return task_ledger(path).append(record)
+    except OSError as e:
+        raise RobotApiError(f"cannot write the job's task ledger {path}: {describe_os_error(e)}") from None
+
+
+def ledger_mark(rid: Optional[str], how: str = "sent", durable: bool = False) -> None:
+    """Settle a ledger record; a mark that cannot be written only means the call is made again at job end."""
+    path = os.environ.get(ENV_TASKS_FILE)
+    if rid and path:
+        with contextlib.suppress(OSError):
+            task_ledger(path).mark(rid, how, durable)
 
 
 def take_task(queue: str) -> Optional[Task]:
-    """lastTask, then In progress (the caller holds the queue lock); the ledger records the take."""
+    """lastTask, then In progress (the caller holds the queue lock).
+
+    Intent before effect: the take is in the ledger before In progress is sent, and marked once it is
+    acknowledged (durably). A take left unmarked (the robot killed or stopped during the call, or the
+    server unreachable) may or may not have happened: the job's end puts that task back to New.
+    """
     what = f"queue {queue!r}"
     try:
         body = robot_call(what, "GET", f"/api/queue/lastTask/{url_part(queue)}", empty_ok=True)
@@ -1547,13 +1774,15 @@ def take_task(queue: str) -> Optional[Task]:
     guid = task.get("guid")
     if not isinstance(guid, str) or not guid:
         raise RobotApiError(f"{what}: the Orchestrator answered a task without a guid: {clean(body)}")
+    rid = ledger_record({"task": guid, "status": TASK_IN_PROGRESS, "name": task.get("name"), "queue": queue})
     try:
         send_task_status(guid, TASK_IN_PROGRESS)
     except ServerUnavailable:
-        # It may have reached the server: the framework puts it back to New when the job ends.
-        ledger_append({"event": "uncertain", "guid": guid, "name": task.get("name")})
+        raise  # unmarked: it may have reached the server
+    except RobotApiError:
+        ledger_mark(rid, "refused", durable=True)  # the server said no: nothing was taken
         raise
-    ledger_append({"event": "taken", "guid": guid, "name": task.get("name"), "queue": queue})
+    ledger_mark(rid, durable=True)  # a lost mark would put a task the robot works on back to New
     return task
 
 
@@ -1759,7 +1988,8 @@ class RobotFiles:
 
     def __init__(self, cfg: Config) -> None:
         self.key = robot_key(cfg.robot_guid)
-        self.journal = os.path.join(cfg.log_dir, f"journal-{self.key}.json")
+        # Final statuses, each on disk before it is sent (an Outbox: emptied once all are delivered).
+        self.journal = Outbox(os.path.join(cfg.log_dir, f"journal-{self.key}.jsonl"))
         self.running = os.path.join(cfg.log_dir, f"running-{self.key}.json")
         # The lock lives in the temp folder, not log_dir, so two configs naming the same GUID with
         # different log_dirs still exclude each other. Windows: %TEMP% is per user, and a robot
@@ -1810,37 +2040,40 @@ class RobotFiles:
     def load_running(self) -> Optional[dict[str, Any]]:
         return self._load(self.running, dict)
 
-    # --- journal of final statuses not yet delivered ---
-    def journal_entries(self) -> list[dict[str, Any]]:
-        entries = self._load(self.journal, list) or []
-        good = [e for e in entries if isinstance(e, dict) and isinstance(e.get("guid"), str)
-                and as_int(e.get("status")) is not None]
-        if len(good) != len(entries):
-            logger.error("Journal %s: %d malformed entries dropped", self.journal, len(entries) - len(good))
-        return good
+    def journaled(self, job_guid: str) -> bool:
+        """The job's final status is in the journal (sent or not): its true outcome is known."""
+        try:
+            self.journal.refresh()
+        except OSError as e:
+            logger.error("Journal %s cannot be read (%s)", self.journal.path, describe_os_error(e))
+        return any(record.get("job") == job_guid for record in self.journal.records.values())
 
-    def journal_put(self, guid: str, status: int, reason: str) -> None:
-        entries = [e for e in self.journal_entries() if e["guid"] != guid]
-        entries.append({"guid": guid, "status": status, "reason": reason,
-                        "at": datetime.datetime.now().isoformat(timespec="seconds")})
-        write_json_atomically(self.journal, entries)
-
-    def journal_remove(self, guid: str) -> None:
-        entries = [e for e in self.journal_entries() if e["guid"] != guid]
-        if entries:
-            write_json_atomically(self.journal, entries)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(self.journal)
+    def migrate_journal(self) -> None:
+        """A journal left by a version before the outbox (a JSON array): its entries join the outbox."""
+        old = self.journal.path[:-len("l")]
+        entries = self._load(old, list) if os.path.exists(old) else None
+        try:
+            for entry in entries or []:
+                if isinstance(entry, dict) and isinstance(entry.get("guid"), str) and as_int(entry.get("status")):
+                    self.journal.append({"job": entry["guid"], "status": as_int(entry["status"]),
+                                         "reason": str(entry.get("reason") or "")})
+            if entries is not None:
+                os.remove(old)
+        except OSError as e:
+            logger.error("Journal %s: cannot move it into %s (%s); tried again at the next start", old,
+                         self.journal.path, describe_os_error(e))
 
     def _load(self, path: str, kind: type) -> Any:
         try:
-            with open(path, encoding="utf-8") as f:
+            with open_retrying(path, "rb") as f:
                 data = parse_json(f.read())
             if not isinstance(data, kind):
                 raise ValueError(f"expected a JSON {kind.__name__}")
             return data
         except FileNotFoundError:
+            return None
+        except PermissionError as e:  # Windows: still held by another process after the retries; not damage
+            logger.error("%s cannot be read now (%s); left as it is", path, describe_os_error(e))
             return None
         except (OSError, ValueError) as e:
             aside = f"{path}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -2606,18 +2839,6 @@ def run_installer(command: list[str], extra: dict[str, str], log: Any) -> int:
                                 env=env, **options)
     except OSError as e:
         raise EnvBuildError(f"cannot run the installer {command[0]}: {describe_os_error(e)}") from None
-
-
-def fsync_folder(folder: str) -> None:
-    """POSIX: a rename is durable once its folder is fsynced. Windows (NTFS) journals it; no folder handle."""
-    if IS_WINDOWS:
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def installer_tail(path: str) -> tuple[str, str]:
@@ -3600,7 +3821,9 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
     _this_runs_job_folders.add(folder)  # where later rounds look for what it leaves undelivered
     shipper = LogShipper.for_job(cfg, orch, job, folder)
     if job.problem:
-        finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, job.problem, started, shipper=shipper)
+        fault = finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, job.problem, started, shipper=shipper)
+        if fault:
+            raise MachineFault(fault, shipper)
         return shipper
     job_object = robot_job_object(job)  # Windows only
     try:
@@ -3640,10 +3863,10 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
                       else f"could not start the robot: {e}")
             report_in_progress(cfg, orch, job)  # the Orchestrator sees the job taken, then Failed
             remove_vendor_settings(files)
-            finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, reason, started, shipper=shipper,
-                       folder=files.folder if files else None)
-            if machine_fault:
-                raise MachineFault(reason, shipper) from None
+            fault = finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, reason, started, shipper=shipper,
+                               folder=files.folder if files else None)
+            if machine_fault or fault:
+                raise MachineFault(reason if machine_fault else str(fault), shipper) from None
             return shipper
         if isinstance(proc, subprocess.Popen):  # a build has no process of its own: its installer has the marker
             root = process_or_none(proc.pid)  # now, while the PID surely is the robot's (it is not reaped yet)
@@ -3713,23 +3936,30 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
                 close_apps(cfg, "after the interrupted job", shipper)
             shipper.close()
         raise
-    if status in (JOB_STATUS_ABORTED, JOB_STATUS_FAILED, JOB_STATUS_STOPPED) and proc.poll() is None:
-        kill_job_processes(job.guid, root, reason)
-        if job_object is not None:
-            job_object.terminate()  # what hid from the sweeps (a detached child with an empty environment)
-    elif cfg.kill_leftovers:
-        leftovers = kill_job_processes(job.guid, root, "left behind by the robot after it ended")
-        if leftovers:
-            logger.warning("Job %s: the robot left %d process(es) running; killed them", job.guid, len(leftovers))
-            shipper.add("warning", f"The robot left {len(leftovers)} process(es) running; killed: "
-                                   f"{', '.join(leftovers)}")
-        if job_object is not None:
-            job_object.terminate()
-    reap(proc)
-    remove_vendor_settings(files)
-    finish_job(cfg, orch, store, job.guid, status, reason, started, shipper=shipper, output=files.output,
-               folder=files.folder)
-    close_apps(cfg, "after the job", shipper)  # after the status: an application's grace never delays it
+    # The job's outcome is known: an interrupt from here on (Ctrl+C, SIGTERM, the session's end) waits until
+    # it is journaled and sent, or the next start would report this job "framework restarted".
+    with ignoring_interrupts(defer=True):
+        if status in (JOB_STATUS_ABORTED, JOB_STATUS_FAILED, JOB_STATUS_STOPPED) and proc.poll() is None:
+            kill_job_processes(job.guid, root, reason)
+            if job_object is not None:
+                job_object.terminate()  # what hid from the sweeps (a detached child with an empty environment)
+        elif cfg.kill_leftovers:
+            leftovers = kill_job_processes(job.guid, root, "left behind by the robot after it ended")
+            if leftovers:
+                logger.warning("Job %s: the robot left %d process(es) running; killed them", job.guid,
+                               len(leftovers))
+                shipper.add("warning", f"The robot left {len(leftovers)} process(es) running; killed: "
+                                       f"{', '.join(leftovers)}")
+            if job_object is not None:
+                job_object.terminate()
+        reap(proc)
+        remove_vendor_settings(files)
+        fault = finish_job(cfg, orch, store, job.guid, status, reason, started, shipper=shipper,
+                           output=files.output, folder=files.folder,
+                           # after the status (an application's grace never delays it), before the story ends
+                           after_status=lambda: close_apps(cfg, "after the job", shipper))
+    if fault:
+        raise MachineFault(fault, shipper)
     prune_job_folders(os.path.dirname(files.folder), cfg.keep_jobs)  # after the job: off the start path
     return shipper
 
@@ -3781,100 +4011,99 @@ def reap(proc: subprocess.Popen | EnvironmentBuild) -> None:
 def finish_job(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str, status: int, reason: str,
                started: float, retry_seconds: Optional[float] = None, shipper: Optional[LogShipper] = None,
                output: Optional[str] = None, flush_seconds: float = LOG_FLUSH_SECONDS,
-               folder: Optional[str] = None) -> None:
+               folder: Optional[str] = None, after_status: Optional[Callable[[], None]] = None) -> Optional[str]:
     """Step 4: the final status is journaled first, so a crash or outage from here on cannot lose it.
 
     Then the job's queue tasks are settled (folder: the job folder with its task ledger), and the job's
-    log entries (its end, the output tail) go to the Orchestrator, all after the status.
+    log entries (its end, the output tail) go to the Orchestrator, all after the status. Returns what this
+    machine could not write (a full disk): the caller takes no further job (exit 7).
     """
     duration = time.monotonic() - started
     level = logging.INFO if status in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED) else logging.WARNING
     logger.log(level, "Job %s finished: %s (%s) after %.1f s", job_guid, JOB_STATUS_NAMES[status], reason, duration)
+    fault = None
+    record = {"id": "", "job": job_guid, "status": status, "at": time.time()}
     try:
-        store.journal_put(job_guid, status, reason)
+        record["id"] = store.journal.append({"job": job_guid, "status": status, "reason": reason})
     except OSError as e:  # a full disk must not cost the job its status: still try to deliver it
-        logger.error("Job %s: cannot write the journal %s (%s); an outage now would lose this status",
-                     job_guid, store.journal, describe_os_error(e))
+        fault = f"cannot write the journal {store.journal.path}: {describe_os_error(e)}"
+        logger.error("Job %s: %s; an outage now would lose this status", job_guid, fault)
     # Cleared whether or not the journal could be written: the job is over, and a running-state file left
     # behind would make the next start report a job "framework restarted" whose true status went out.
     clear_running_or_say(store, job_guid)
-    delivered = deliver_update(cfg, orch, store, job_guid, status,
-                               cfg.retry_seconds if retry_seconds is None else retry_seconds)
+    delivered = send_final_statuses(cfg, orch, store, [record],
+                                    cfg.retry_seconds if retry_seconds is None else retry_seconds)
     if folder is not None:
-        settle_tasks(cfg, orch, folder, reason, shipper, TASK_SETTLE_SECONDS if delivered else 0.0)
+        fault = settle_tasks(cfg, orch, folder, reason, shipper, TASK_SETTLE_SECONDS if delivered else 0.0) or fault
+    if after_status is not None:
+        after_status()
     if shipper is not None:
         shipper.finish(status, reason, duration, output, flush_seconds)
+    return fault
 
 
 def settle_tasks(cfg: Config, orch: Orchestrator, folder: str, why: str, shipper: Optional[LogShipper] = None,
-                 seconds: float = 0.0) -> bool:
+                 seconds: float = 0.0) -> Optional[str]:
     """No task is left In progress by a job, and no outcome a robot set is lost.
 
-    Reads the job's task ledger (written by the robot API; the robot is gone by now). Every task the job
-    took whose last outcome is missing (or In progress) gets Failed (application exception), said in the
-    job log; a take that may not have reached the server goes back to New. Then every outcome not yet
-    acknowledged (kept through an outage, or just added) is sent in the order it was set, each retried
-    for `seconds`; the first that fails stops the round (order is kept: the rest waits for the next
-    round). An outcome the robot set always wins over the release. When all is delivered the ledger is
-    renamed tasks-settled.jsonl, so later rounds skip the folder. Returns True then.
+    Reads the job's task ledger (written by the robot API; the robot is gone by now). A task whose last
+    record is its take gets Failed (application exception), said in the job log; a take never
+    acknowledged (it may or may not have reached the server) puts the task back to New. Then each task's
+    last outcome not yet delivered is sent, in the order they were set, each retried for `seconds`; the
+    first that fails ends the round (send_pending). An outcome the robot set always wins over the release.
+    Once all is delivered the ledger is renamed tasks-settled.jsonl, so later rounds skip the folder.
+    Returns what could not be written (a full disk), else None.
     """
     path = os.path.join(folder, TASKS_LEDGER)
-    records = read_ledger(path)
-    if not records:
-        return True
-    last_status = {r["guid"]: as_int(r.get("status")) for r in records if r.get("event") == "status"}
-    taken = {r["guid"]: (r.get("event"), r.get("name")) for r in records if r.get("event") in ("taken", "uncertain")}
-    for guid, (event, name) in taken.items():
-        if last_status.get(guid, TASK_IN_PROGRESS) != TASK_IN_PROGRESS:
+    if not os.path.exists(path):
+        return None
+    ledger = Outbox(path, done_path=os.path.join(folder, TASKS_LEDGER_SETTLED))
+
+    def what(record: dict[str, Any]) -> str:
+        status = as_int(record.get("status"))
+        return f"Task {clean(record['task'], 60)}: status {TASK_STATUS_NAMES.get(status or 0, status)}"
+
+    try:
+        release_held_tasks(ledger, why, shipper)
+        if ledger.unreadable:
+            logger.error("Task ledger %s: %d unreadable line(s) skipped (torn by a crash, or damaged)", path,
+                         ledger.unreadable)
+        if send_pending(ledger, ledger.latest("task"), what, lambda r: orch.call(
+                "PUT", "/api/task/update", {"guid": r["task"], "status": as_int(r.get("status"))}, empty_ok=True),
+                seconds):
+            ledger.settle()
+    except OSError as e:
+        logger.error("Task ledger %s: %s", path, describe_os_error(e))
+        return f"cannot write the task ledger {path}: {describe_os_error(e)}"
+    return None
+
+
+def release_held_tasks(ledger: Outbox, why: str, shipper: Optional[LogShipper]) -> None:
+    """Tasks whose last ledger record is their take: Failed (application exception), or New when the take
+    was never acknowledged. The release is recorded, then sent with the outcomes."""
+    ledger.refresh()
+    last = {record["task"]: record for record in ledger.records.values() if isinstance(record.get("task"), str)}
+    for guid, record in last.items():
+        how = ledger.done.get(record["id"])
+        if as_int(record.get("status")) != TASK_IN_PROGRESS or how == "refused":
             continue
-        put_back = event == "uncertain"
+        put_back = how is None
         status = TASK_NEW if put_back else TASK_FAILED_APPLICATION
-        append_ledger_record(path, records, {"event": "status", "guid": guid, "status": status})
-        message = (f"Task {clean(name, 100)!r} ({clean(guid, 60)}) was still In progress when the job ended "
-                   f"({why}): " + ("put back to New (its take may not have reached the Orchestrator)" if put_back
-                                   else f"marked {TASK_STATUS_NAMES[status]}"))
+        ledger.append({"task": guid, "status": status, "name": record.get("name")})
+        message = (f"Task {clean(record.get('name'), 100)!r} ({clean(guid, 60)}) was still In progress when the job "
+                   f"ended ({why}): " + ("put back to New (its take may not have reached the Orchestrator)"
+                                         if put_back else f"marked {TASK_STATUS_NAMES[status]}"))
         logger.warning("%s", message)
         if shipper is not None:
             shipper.add("warning", message)
-    acknowledged = {as_int(r.get("ref")) for r in records if r.get("event") == "sent"}
-    for record in list(records):
-        if record.get("event") != "status" or as_int(record.get("seq")) in acknowledged:
-            continue
-        guid, status = record["guid"], as_int(record.get("status"))
-        name = TASK_STATUS_NAMES.get(status or 0, status)
-        try:
-            with_retries(f"task {clean(guid, 60)} -> {name}", lambda g=guid, st=status: orch.call(
-                "PUT", "/api/task/update", {"guid": g, "status": st}, empty_ok=True), seconds)
-            logger.info("Task %s: status %s delivered", clean(guid, 60), name)
-        except RequestRejected as e:  # retrying cannot change a 4xx
-            logger.error("Task %s: the Orchestrator rejected status %s (%s); not retried", clean(guid, 60), name, e)
-        except (Unreachable, OrchestratorError) as e:
-            logger.warning("Task %s: status %s not delivered (%s); kept in %s for the next round",
-                           clean(guid, 60), name, e, path)
-            return False
-        append_ledger_record(path, records, {"event": "sent", "ref": record.get("seq")})
-    with contextlib.suppress(OSError):
-        retry_while_held(os.replace, path, os.path.join(folder, TASKS_LEDGER_SETTLED))
-    return True
-
-
-def append_ledger_record(path: str, records: list[dict[str, Any]], record: dict[str, Any]) -> int:
-    """The framework's own ledger record (the robot has exited), durably; returns its sequence number."""
-    seq = max((as_int(r.get("seq")) or 0 for r in records), default=0) + 1
-    line = {"seq": seq, "at": time.time(), **record}
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(line, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    records.append(line)
-    return seq
 
 
 def deliver_task_ledgers(cfg: Config, orch: Orchestrator) -> None:
     """Between jobs: ledgers of ended jobs with outcomes still undelivered (an outage, a crash), oldest
     job first, one attempt each (the rest waits for the next round)."""
     for path in files_in_job_folders(cfg, TASKS_LEDGER):
-        if not settle_tasks(cfg, orch, os.path.dirname(path), "the job ended before its outcome was reported"):
+        settle_tasks(cfg, orch, os.path.dirname(path), "the job ended before its outcome was reported")
+        if os.path.exists(path):
             return
 
 
@@ -3886,32 +4115,24 @@ def clear_running_or_say(store: RobotFiles, job_guid: str) -> None:
                      "framework had crashed", job_guid, store.running, describe_os_error(e))
 
 
-def deliver_update(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str, status: int,
-                   seconds: float) -> bool:
-    """Send a final status (retrying for `seconds`); its journal entry goes once it is settled."""
-    name = JOB_STATUS_NAMES.get(status, status)
-    try:
-        with_retries(f"job/update {name}", lambda: orch.update_job(job_guid, status), seconds)
-        logger.info("Job %s: status %s reported", job_guid, name)
-    except RequestRejected as e:  # retrying cannot change a 4xx: drop it rather than replay it forever
-        logger.error("Job %s: the Orchestrator rejected status %s (%s); not retried", job_guid, name, e)
-    except (Unreachable, OrchestratorError) as e:
-        logger.error("Job %s: status %s not delivered (%s); kept in %s for the next attempt",
-                  job_guid, name, e, store.journal)
-        return False
-    try:
-        store.journal_remove(job_guid)
-    except OSError as e:
-        logger.error("Journal %s: cannot remove the delivered entry (%s); it will be sent again", store.journal, e)
-    return True
+def send_final_statuses(cfg: Config, orch: Orchestrator, store: RobotFiles,
+                        records: Optional[list[dict[str, Any]]] = None, seconds: float = 0.0) -> bool:
+    """Final statuses from the journal (default: all not yet delivered, an earlier outage's or crash's,
+    one attempt each); each is marked once delivered, and the journal emptied when nothing is left."""
+    def what(record: dict[str, Any]) -> str:
+        name = JOB_STATUS_NAMES.get(as_int(record.get("status")) or 0, record.get("status"))
+        return f"Job {clean(record.get('job'), 60)}: job/update {name}"
 
-
-def deliver_journal(cfg: Config, orch: Orchestrator, store: RobotFiles) -> None:
-    """Final statuses an earlier outage or crash left undelivered go first, one attempt each."""
-    for entry in store.journal_entries():
-        logger.info("Delivering journaled status %s of job %s", entry["status"], clean(entry["guid"], 60))
-        if not deliver_update(cfg, orch, store, entry["guid"], as_int(entry["status"]) or JOB_STATUS_FAILED, 0):
-            return  # still unreachable: keep the rest for later
+    journal = store.journal
+    try:
+        sent = send_pending(journal, journal.latest("job") if records is None else records, what,
+                            lambda r: orch.update_job(r["job"], as_int(r.get("status")) or JOB_STATUS_FAILED),
+                            seconds)
+        journal.settle()
+    except OSError as e:  # a mark or the emptying: at worst a status is sent again
+        logger.error("Journal %s: %s; a delivered status may be sent again", journal.path, describe_os_error(e))
+        sent = False
+    return sent
 
 
 def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> Optional[LogShipper]:
@@ -3926,7 +4147,7 @@ def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> O
     if not isinstance(guid, str) or not guid:
         store.clear_running()
         return None
-    if any(entry["guid"] == guid for entry in store.journal_entries()):
+    if store.journaled(guid):
         # It stopped between journaling the job's true outcome and clearing this file: the journal
         # delivers that outcome; reporting Failed here would overwrite it.
         store.clear_running()
@@ -3942,26 +4163,36 @@ def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> O
     kill_job_processes(guid, root, "left over from a framework that stopped mid-job")
     folder = state.get("folder") if isinstance(state.get("folder"), str) else None
     shipper = LogShipper.resume(cfg, orch.companion("logs"), folder) if folder else None
-    finish_job(cfg, orch, store, guid, JOB_STATUS_FAILED, "framework restarted while the job was running",
-               time.monotonic(), retry_seconds=0, folder=folder, shipper=shipper,
-               output=os.path.join(folder, "output.log") if folder else None)
+    fault = finish_job(cfg, orch, store, guid, JOB_STATUS_FAILED, "framework restarted while the job was running",
+                       time.monotonic(), retry_seconds=0, folder=folder, shipper=shipper,
+                       output=os.path.join(folder, "output.log") if folder else None)
+    if fault:
+        raise MachineFault(fault, shipper)
     return shipper
 
 
 @contextlib.contextmanager
-def ignoring_interrupts() -> Iterator[None]:
-    """Clean-up after an interrupt must not itself be interrupted by a second Ctrl+C."""
+def ignoring_interrupts(defer: bool = False) -> Iterator[None]:
+    """Clean-up after an interrupt must not itself be interrupted by a second Ctrl+C.
+
+    defer: the interrupt is not dropped but held: it takes effect once the block is done (a job's end,
+    its outcome known, is finished first)."""
+    held: list[int] = []
     names = ["SIGINT", "SIGTERM", "SIGBREAK"]
     saved = {}
     if threading.current_thread() is threading.main_thread():
         for name in names:
             if hasattr(signal, name):
-                saved[name] = signal.signal(getattr(signal, name), signal.SIG_IGN)
+                saved[name] = signal.signal(getattr(signal, name),
+                                            (lambda signum, _frame: held.append(signum)) if defer else signal.SIG_IGN)
     try:
         yield
     finally:
         for name, handler in saved.items():
             signal.signal(getattr(signal, name), handler)
+    if held:
+        logger.warning("Interrupted (signal %d) while the job's end was reported; exiting now", held[0])
+        raise KeyboardInterrupt if held[0] == signal.SIGINT else Interrupted(f"signal {held[0]}")
 
 
 # =================================================================================================
@@ -4017,11 +4248,13 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
     jobs_done = 0
     pause_before_heartbeat = 0.0
     # The last job's log entries, still being flushed (first: those of a job a crash interrupted).
-    job_logs: Optional[LogShipper] = recover_crashed_job(cfg, orch, store)
+    job_logs: Optional[LogShipper] = None
     try:
+        store.migrate_journal()
+        job_logs = recover_crashed_job(cfg, orch, store)
         while True:
             time.sleep(pause_before_heartbeat)
-            deliver_journal(cfg, orch, store)
+            send_final_statuses(cfg, orch, store)
             reply = send_ready_heartbeat(cfg, orch, identity)  # step 1 / step 5
             if reply.error_code == HEARTBEAT_ROBOT_NOT_FOUND:
                 logger.error("The Orchestrator does not know this robot (HeartbeatErrorCode 101: %s); "
@@ -4029,7 +4262,7 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
                 return EXIT_ROBOT_NOT_FOUND, True
             if reply.error_code not in (HEARTBEAT_NO_ERROR, HEARTBEAT_JOB_ABORTING, HEARTBEAT_JOB_STOPPING):
                 logger.warning("Ready heartbeat: HeartbeatErrorCode %d (%s)", reply.error_code, reply.error_text)
-            deliver_journal(cfg, orch, store)  # the server answers again: flush what an outage left
+            send_final_statuses(cfg, orch, store)  # the server answers again: flush what an outage left
             deliver_task_ledgers(cfg, orch)  # task outcomes an outage or a crash left, oldest job first
             if not reply.has_new_job:
                 logger.info("No job left for this robot (%d done in this run)", jobs_done)

@@ -173,14 +173,15 @@ def test_check_warns_when_other_accounts_can_read_the_config(world):
 # --- a delivered status stays delivered ---------------------------------------------------------------
 def test_unwritable_journal_never_turns_a_delivered_success_into_framework_restarted(world):
     world.log_dir.mkdir()
-    journal = world.log_dir / f"journal-{rf.robot_key(world.emu.robot_guid)}.json"
-    (world.log_dir / (journal.name + ".tmp")).mkdir()  # the journal's write-then-rename cannot write
+    (world.log_dir / f"journal-{rf.robot_key(world.emu.robot_guid)}.jsonl").mkdir()  # cannot be opened as a file
     job = world.emu.add_job("ok")
     result = world.run("--no-logoff")
-    assert result.returncode == 0, result.stderr
-    assert job.history == [IN_PROGRESS, SUCCESS]
+    assert result.returncode == rf.EXIT_MACHINE_FAULT, result.stderr  # no further job on this machine...
+    assert job.history == [IN_PROGRESS, SUCCESS]  # ...but this one's status went out
     assert "cannot write the journal" in world.log_text()
-    world.emu.add_job("ok")
-    assert world.run("--no-logoff").returncode == 0
+    second = world.emu.add_job("ok")
+    assert world.run("--no-logoff").returncode == rf.EXIT_MACHINE_FAULT
     assert job.history == [IN_PROGRESS, SUCCESS]  # not Failed by a "crash recovery"
+    assert second.history == [IN_PROGRESS, SUCCESS]
+    assert "Traceback" not in world.log_text()
     assert "framework restarted" not in world.log_text()

@@ -22,8 +22,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def journal_files(world: Env) -> list:
-    return list(world.log_dir.glob("journal-*.json"))
+def journal_pending(world: Env) -> list:
+    """Final statuses journaled and not delivered yet."""
+    return [r for path in world.log_dir.glob("journal-*.jsonl") for r in robot_framework.Outbox(str(path)).pending()]
 
 
 # --- faults on every endpoint -----------------------------------------------------------------------
@@ -159,7 +160,7 @@ def test_update_rejected_with_404_is_not_retried_forever(world):
     world.emu.add_fault("update", "status", code=404, text="no such job")
     world.emu.add_job("ok")
     assert world.run("--no-logoff").returncode == 0
-    assert not journal_files(world)
+    assert not journal_pending(world)
 
 
 # --- outages -------------------------------------------------------------------------------------------
@@ -229,7 +230,7 @@ def test_outage_at_the_final_update_is_retried_until_the_server_returns(world):
     finally:
         proc.kill()
     assert job.history == [IN_PROGRESS, SUCCESS]
-    assert not journal_files(world)
+    assert not journal_pending(world)
 
 
 def test_undelivered_final_status_is_journaled_and_delivered_first_on_next_start(world):
@@ -243,15 +244,15 @@ def test_undelivered_final_status_is_journaled_and_delivered_first_on_next_start
     finally:
         proc.kill()
     assert job.history == [IN_PROGRESS]
-    [journal] = journal_files(world)
-    assert json.loads(journal.read_text())[0]["status"] == SUCCESS
+    [record] = journal_pending(world)
+    assert record["job"] == job.guid and record["status"] == SUCCESS
     assert world.logged_off.exists()
     before = len(world.emu.calls())
     world.emu.start()
     assert world.run("--no-logoff").returncode == 0
     assert job.history == [IN_PROGRESS, SUCCESS]
     assert world.emu.calls()[before].endpoint == "update"  # delivered before the first heartbeat
-    assert not journal_files(world)
+    assert not journal_pending(world)
 
 
 def test_journaled_status_is_delivered_later_in_the_same_run(world):
@@ -260,7 +261,7 @@ def test_journaled_status_is_delivered_later_in_the_same_run(world):
     proc = world.start("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=1), TEST_ROBOT_UNTIL="go")
     try:
         assert world.wait_file("ready")  # ...until the second job runs: by then the first is journaled
-        assert wait_until(lambda: f"Job {first.guid}: status Success not delivered" in world.log_text(), timeout=60)
+        assert wait_until(lambda: f"Job {first.guid}: job/update Success not delivered" in world.log_text(), timeout=60)
         with world.emu.lock:
             world.emu.faults["update"].clear()
         world.release()
@@ -273,7 +274,33 @@ def test_journaled_status_is_delivered_later_in_the_same_run(world):
     delivered = max(i for i, c in enumerate(calls) if c.fields == {"guid": first.guid, "status": "4"})
     assert calls[delivered - 1].fields == {"guid": second.guid, "status": "4"}  # after the second job...
     assert calls[delivered + 1].endpoint == "heartbeat"  # ...and before the next heartbeat
-    assert not journal_files(world)
+    assert not journal_pending(world)
+
+
+def test_torn_and_damaged_journal_lines_are_skipped_exactly_and_the_rest_delivered(world):
+    job, later = world.emu.add_job("ok"), world.emu.add_job("ok")
+    job.status = later.status = 0  # consumed by a run that died after journaling both
+    world.log_dir.mkdir()
+    journal = world.log_dir / f"journal-{robot_framework.robot_key(world.emu.robot_guid)}.jsonl"
+    journal.write_text('{"id": "r0", "job": "x", "sta\n'  # torn by a crash, then closed by the next append
+                       f'{{"id": "r1", "job": "{job.guid}", "status": {SUCCESS}}}\n'
+                       '\x00\x00\x00\x00\n'  # a zeroed block after a power loss
+                       f'{{"id": "r2", "job": "{later.guid}", "status": {FAILED}, "reason": "r"}}\n'
+                       '{"id": "r3", "jo')  # torn tail
+    assert world.run("--no-logoff").returncode == 0
+    assert job.history == [SUCCESS] and later.history == [FAILED]
+    assert not journal_pending(world)
+
+
+def test_journal_of_the_version_before_the_outbox_is_delivered(world):
+    job = world.emu.add_job("ok")
+    job.status = 0
+    world.log_dir.mkdir()
+    old = world.log_dir / f"journal-{robot_framework.robot_key(world.emu.robot_guid)}.json"
+    old.write_text(json.dumps([{"guid": job.guid, "status": SUCCESS, "reason": "ok"}]))
+    assert world.run("--no-logoff").returncode == 0
+    assert job.history == [SUCCESS]
+    assert not old.exists() and not journal_pending(world)
 
 
 def test_corrupt_journal_is_set_aside_not_a_crash(world):
@@ -309,7 +336,8 @@ def test_crash_after_journaling_keeps_the_true_status(world):
     world.log_dir.mkdir()
     key = robot_framework.robot_key(world.emu.robot_guid)
     (world.log_dir / f"running-{key}.json").write_text(json.dumps({"job_guid": job.guid, "pid": None}))
-    (world.log_dir / f"journal-{key}.json").write_text(json.dumps([{"guid": job.guid, "status": SUCCESS}]))
+    (world.log_dir / f"journal-{key}.jsonl").write_text(json.dumps({"id": "r1", "job": job.guid, "status": SUCCESS})
+                                                        + "\n")
     assert world.run("--no-logoff").returncode == 0
     assert job.history == [SUCCESS]
     assert not (world.log_dir / f"running-{key}.json").exists()
