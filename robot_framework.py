@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import configparser
 import contextlib
 import datetime
@@ -141,15 +142,12 @@ LOG_READ_CHUNKS = 256  # READ_CHUNKs of the robot's log file read per look (16 M
 ROBOT_LINE_KEEP = 4 * LOG_MESSAGE_MAX + 256  # bytes of one robot log line kept (4 per character, JSON); the rest cut
 LOG_OUTBOX = "logs.jsonl"  # in the job folder: the job's entries in order, each on disk before it is sent
 LOG_OUTBOX_DONE = "logs-delivered.jsonl"  # the same, once every entry was delivered
-LOG_STATE = "logs-state.json"  # how far delivery and the reading of the robot's file got
 ROBOT_LOG = "robot-log.jsonl"  # where the robot's log() appends (ROBOT_LOG_FILE)
 LOG_BACKOFF_FIRST = 0.1  # seconds before an entry's first retry; doubles each attempt...
 LOG_BACKOFF_MAX = 1.0  # ...up to this: one small request a second is no burden, and the backlog keeps moving
-LOG_STATE_EVERY = 0.2  # seconds between two writes of LOG_STATE while delivering (a crash may resend that much)
 LATE_ENTRY_SECONDS = 60.0  # an entry delivered later than this carries its original local time
 LOG_BACKLOG_SLICE = 2.0  # seconds a job's shipper, idle, gives earlier jobs' undelivered entries per round
 LOG_EXIT_SLICE = 10.0  # seconds the run gives undelivered entries before it exits
-LOG_BACKLOG_MAX_DAYS = 7  # an outbox still undelivered after this many days is dropped (counted)
 TASKS_LEDGER = "tasks.jsonl"  # in the job folder: tasks the robot took and outcomes it set (robot API)
 TASKS_LEDGER_SETTLED = "tasks-settled.jsonl"  # the same, once every outcome was delivered
 TASK_SETTLE_SECONDS = 5.0  # retries per task outcome at job end (after the final status went out)
@@ -1478,12 +1476,11 @@ class Outbox:
         self._lock = threading.Lock()  # a robot's threads append too
 
     # --- writing ---
-    def append(self, record: dict[str, Any], durable: Optional[bool] = None) -> str:
-        """Write one record; returns its id. OSError (a full disk) goes to the caller: it decides."""
-        rid = uuid.uuid4().hex[:16]
-        line = json.dumps({"id": rid, "at": round(time.time(), 3), **record}, ensure_ascii=False)
-        self._write(line, self.durable if durable is None else durable)
-        return rid
+    def append(self, record: dict[str, Any], durable: Optional[bool] = None) -> dict[str, Any]:
+        """Write one record; returns it as written (with its id). OSError (a full disk) goes to the caller."""
+        written = {"id": uuid.uuid4().hex[:16], "at": round(time.time(), 3), **record}
+        self._write(json.dumps(written, ensure_ascii=False), self.durable if durable is None else durable)
+        return written
 
     def mark(self, rid: str, how: str = "sent", durable: bool = False) -> None:
         """Settle a record. Not fsynced unless asked: a mark lost to a power loss sends a record again,
@@ -1743,7 +1740,7 @@ def ledger_record(record: dict[str, Any]) -> Optional[str]:
     if not path:
         return None
     try:
-        return task_ledger(path).append(record)
+        return task_ledger(path).append(record)["id"]
     except OSError as e:
         raise RobotApiError(f"cannot write the job's task ledger {path}: {describe_os_error(e)}") from None
 
@@ -3026,7 +3023,7 @@ SCREENSHOT_FILE = "screenshot.png"  # in the job folder: the desktop before the 
 ARTIFACTS_DIR = "artifacts"  # in the job folder: the robot's own evidence (rf.artifacts_dir(), rf.screenshot())
 STACK_WAIT = 1.0  # seconds a robot gets to write its stack before it is killed anyway
 STACK_LINES = 15  # frames of the main thread in the job log entry
-FRAMEWORK_JOB_FILES = {LOG_OUTBOX, LOG_OUTBOX_DONE, LOG_STATE, "context.json", "settings.txt", "stop",
+FRAMEWORK_JOB_FILES = {LOG_OUTBOX, LOG_OUTBOX_DONE, "context.json", "settings.txt", "stop",
                        ENV_BUILD_LOG, SCREENSHOT_FILE}  # not the robot's progress (ProgressWatch)
 
 
@@ -3385,7 +3382,7 @@ def prune_job_folders(jobs_dir: str, keep: int) -> None:
             continue  # task outcomes still to deliver
         outbox = os.path.join(jobs_dir, old, LOG_OUTBOX)
         with contextlib.suppress(OSError):
-            if time.time() - os.path.getmtime(outbox) < LOG_BACKLOG_MAX_DAYS * 86400:
+            if time.time() - os.path.getmtime(outbox) < OUTBOX_GIVE_UP_DAYS * 86400:
                 continue  # log entries still to deliver (an older outbox is dropped by the backlog round)
         shutil.rmtree(os.path.join(jobs_dir, old), ignore_errors=True)
 
@@ -4024,7 +4021,7 @@ def finish_job(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str
     fault = None
     record = {"id": "", "job": job_guid, "status": status, "at": time.time()}
     try:
-        record["id"] = store.journal.append({"job": job_guid, "status": status, "reason": reason})
+        record["id"] = store.journal.append({"job": job_guid, "status": status, "reason": reason})["id"]
     except OSError as e:  # a full disk must not cost the job its status: still try to deliver it
         fault = f"cannot write the journal {store.journal.path}: {describe_os_error(e)}"
         logger.error("Job %s: %s; an outage now would lose this status", job_guid, fault)
@@ -4366,11 +4363,13 @@ class LogShipper:
     Durable and ordered. Every entry is on disk in the job folder before it is sent: the framework's
     own (job started, job ended with its reason, the output tail) are appended to the job's outbox
     (logs.jsonl) as they are made; the robot's (log() and OrchestratorLogHandler append JSON lines to
-    robot-log.jsonl) are copied there by this thread, in the order it reads them. The outbox is sent in
-    order; logs-state.json keeps how far delivery got (and how far the robot's file was read), so an
-    outage, the end of the run or a crash only postpones what is left: later rounds (the next job's
-    shipper once its own entries are out, the end of the run, the next start) resume from there. An
-    entry whose request may have reached the server may be sent again (at least once, never skipped).
+    robot-log.jsonl) are copied there by this thread, in the order it reads them, each with where its line
+    ends in the robot's file. The outbox (an Outbox: its first record names the job) is sent in order,
+    each entry marked once delivered, so an outage, the end of the run or a crash only postpones what is
+    left: later rounds (the next job's shipper once its own entries are out, the end of the run, the next
+    start) resume from the marks. An entry whose request may have reached the server may be sent again
+    (at least once, never skipped); an entry still failing OUTBOX_GIVE_UP_DAYS after it was written is
+    given up with the rest of its job's, counted.
 
     Bounded: LOG_MAX_ENTRIES robot entries per job and LOG_MESSAGE_MAX characters per entry; a longer
     robot line is cut while it is read (never held whole); what is dropped or cut is counted in one entry
@@ -4383,15 +4382,15 @@ class LogShipper:
         self.cfg, self.learned, self.job_guid, self.version_guid = cfg, sender.learned, job_guid, version_guid
         self.folder = folder
         self.enabled = cfg.send_logs and self.learned.logs_supported
-        self.outbox = os.path.join(folder, LOG_OUTBOX)
+        self.outbox = job_log_outbox(folder)
+        self.queue: collections.deque[dict[str, Any]] = collections.deque()  # written, not yet delivered, in order
         self.robot_log = os.path.join(folder, ROBOT_LOG)
         self.robot_running = True  # the robot may still append; False once it exited (a partial line is whole)
-        self._state_path = os.path.join(folder, LOG_STATE)
-        self.state: dict[str, Any] = {"job_guid": job_guid, "version_guid": version_guid, "delivered": 0,
-                                      "written": 0, "robot_offset": 0, "robot_entries": 0, "dropped": 0, "cut": 0}
+        self.robot_offset = 0  # how far the robot's file was copied: just after its last whole line
+        self.robot_entries = self.dropped = self.cut = 0  # robot lines read, dropped past the cap, cut
+        self._named = False  # the outbox's first record (the job it belongs to) is written
         self._flush_until = float("inf")  # set by finish()
         self._closed = False
-        self._send_pos = 0  # byte offset in the outbox of the first entry not yet delivered
         self._lock = threading.Lock()
         self._wakeup = threading.Event()
         self._finishing = threading.Event()
@@ -4413,13 +4412,23 @@ class LogShipper:
     @classmethod
     def resume(cls, cfg: Config, orch: Orchestrator, folder: str) -> Optional[LogShipper]:
         """The shipper of an ended job's folder whose outbox still holds undelivered entries (or None)."""
-        state = load_json_or_none(os.path.join(folder, LOG_STATE))
-        if not isinstance(state, dict) or not isinstance(state.get("job_guid"), str):
+        outbox = job_log_outbox(folder)
+        try:
+            pending = outbox.pending()
+        except OSError as e:
+            logger.error("Log outbox %s cannot be read now (%s)", outbox.path, describe_os_error(e))
             return None
-        shipper = cls(cfg, orch, state["job_guid"], str(state.get("version_guid") or ""), folder)
-        shipper.state.update({k: v for k, v in state.items() if isinstance(v, (int, str))})
-        shipper.robot_running = False
-        shipper._reread_outbox()
+        named = next((r for r in outbox.records.values() if isinstance(r.get("job_guid"), str)), None)
+        if named is None:
+            return None
+        shipper = cls(cfg, orch, named["job_guid"], str(named.get("version_guid") or ""), folder)
+        shipper.outbox, shipper._named, shipper.robot_running = outbox, True, False
+        shipper.queue.extend(record for record in pending if "message" in record)
+        copied = [as_int(record.get("ro")) or 0 for record in outbox.records.values() if "ro" in record]
+        shipper.robot_offset, shipper.robot_entries = max(copied, default=0), len(copied)
+        if outbox.unreadable:
+            logger.error("Log outbox %s: %d unreadable line(s) skipped (torn by a crash, or damaged)", outbox.path,
+                         outbox.unreadable)
         return shipper
 
     # --- making entries ---
@@ -4432,8 +4441,7 @@ class LogShipper:
         """A framework entry (level: one of LOG_LEVELS), on disk at once."""
         if self.enabled:
             with self._lock:
-                self._append(level, clean_message(message))  # the outbox is the truth; the state file follows
-                self._save_state()
+                self._append(level, clean_message(message))
             self._wakeup.set()
 
     def hold(self) -> None:
@@ -4467,7 +4475,7 @@ class LogShipper:
 
     def add_gap_entry(self) -> None:
         """One entry that says what the job's log in the Orchestrator is missing, if anything."""
-        dropped, cut = as_int(self.state.get("dropped")) or 0, as_int(self.state.get("cut")) or 0
+        dropped, cut = self.dropped, self.cut
         gaps = []
         if dropped:
             gaps.append(f"{dropped} log entries of the robot dropped (more than {LOG_MAX_ENTRIES} in one job)")
@@ -4490,7 +4498,7 @@ class LogShipper:
         self._thread.join(WORKER_JOIN_TIMEOUT)
         self.settle()
         with self._lock:
-            left = (as_int(self.state.get("written")) or 0) - (as_int(self.state.get("delivered")) or 0)
+            left = len(self.queue)
         if left > 0 and self.learned.logs_supported:
             logger.warning("Job %s: %d log entries not delivered to the Orchestrator yet; they stay in %s and are "
                            "sent later", self.job_guid, left, self.outbox)
@@ -4533,25 +4541,26 @@ class LogShipper:
     def settle(self) -> None:
         """All delivered and the robot gone: the outbox is renamed, so later rounds skip this folder."""
         with self._lock:
-            self._save_state(force=True)
-            # An Orchestrator without /api/log/create (404/405) will never take them: they stay local only.
-            if not self.robot_running and (not self.pending_locked() or not self.learned.logs_supported):
-                with contextlib.suppress(OSError):
-                    retry_while_held(os.replace, self.outbox, os.path.join(self.folder, LOG_OUTBOX_DONE))
+            if self.robot_running:
+                return
+            with contextlib.suppress(OSError):
+                if not self.queue:
+                    self.outbox.settle()
+                elif not self.learned.logs_supported:  # no /api/log/create (404/405): they stay local only
+                    retry_while_held(os.replace, self.outbox.path, self.outbox.done_path or "")
 
     def pending_locked(self) -> bool:
         """Entries written but not yet delivered (the caller holds the lock)."""
-        return (as_int(self.state.get("delivered")) or 0) < (as_int(self.state.get("written")) or 0)
+        return bool(self.queue)
 
     def deliver_next(self, deadline: float = float("inf")) -> bool:
         """Send the first undelivered entry, retrying 5xx / timeouts with backoff (Retry-After honoured)
         until it goes through, the deadline, or close(). True when it is settled (delivered, or dropped
         on a 4xx); False when it is still to be sent."""
-        record, end = self._read_at(self._send_pos)
-        if record is None:  # a torn last line (a crash mid-write): skip past it
-            with self._lock:
-                self.state["delivered"] = as_int(self.state.get("written")) or 0
-            return True
+        with self._lock:
+            if not self.queue:
+                return True
+            record = self.queue[0]
         failures = 0
         while True:
             outcome = self._deliver(record, deadline)
@@ -4563,9 +4572,9 @@ class LogShipper:
             if time.monotonic() + pause >= deadline or self._stop.wait(pause):
                 return False
         with self._lock:
-            self.state["delivered"] = as_int(record.get("seq")) or 0
-            self._send_pos = end
-            self._save_state()
+            self.queue.popleft()
+            with contextlib.suppress(OSError):  # a lost mark only sends the entry again
+                self.outbox.mark(record["id"], "sent" if outcome else "refused")
         return True
 
     def _deliver(self, record: dict[str, Any], deadline: float = float("inf")) -> Optional[bool]:
@@ -4573,7 +4582,7 @@ class LogShipper:
         assert self.orch is not None
         level = record.get("level") if record.get("level") in LOG_LEVELS else "info"
         message = str(record.get("message", ""))
-        written = record.get("t")
+        written = record.get("at")
         if isinstance(written, (int, float)) and time.time() - written > LATE_ENTRY_SECONDS:
             # Delivered late (an outage, a restart): the Orchestrator stamps it now, so say when it happened.
             stamp = time.strftime("%Y-%m-%d %H:%M:%S" if time.time() - written > 43200 else "%H:%M:%S",
@@ -4602,24 +4611,28 @@ class LogShipper:
                                    "for the rest of this run", e.status, self.cfg.log_dir)
                 self._stop.set()
                 return None
-            logger.warning("Log entry %s of job %s rejected by the Orchestrator (%s); dropped", record.get("seq"),
+            logger.warning("Log entry %s of job %s rejected by the Orchestrator (%s); dropped", record.get("id"),
                            self.job_guid, e)
             return False
         except OrchestratorError as e:
-            logger.debug("Log entry %s of job %s not delivered yet: %s", record.get("seq"), self.job_guid, e)
+            logger.debug("Log entry %s of job %s not delivered yet: %s", record.get("id"), self.job_guid, e)
             self._retry_after = e.retry_after
             return None
 
     def give_up(self) -> None:
-        """The backlog limit: an outbox older than LOG_BACKLOG_MAX_DAYS is dropped, counted (locally, and in
-        one entry of the job's log if the Orchestrator takes it), and renamed so no round tries it again."""
-        left = (as_int(self.state.get("written")) or 0) - (as_int(self.state.get("delivered")) or 0)
-        logger.warning("Job %s: %d log entries older than %d days were never delivered; dropped (they stay in %s)",
-                       self.job_guid, left, LOG_BACKLOG_MAX_DAYS, self.outbox)
-        self._deliver({"level": "warning", "message": f"{left} log entries of this job could not be delivered "
-                                                       f"within {LOG_BACKLOG_MAX_DAYS} days and were dropped"})
+        """The give-up rule: entries still failing OUTBOX_GIVE_UP_DAYS after they were written are dropped,
+        counted (locally, and in one entry of the job's log if the Orchestrator takes it) and marked, so no
+        round tries them again."""
         with self._lock:
-            self.state["delivered"] = self.state.get("written", 0)
+            left = list(self.queue)
+            self.queue.clear()
+        logger.warning("Job %s: %d log entries older than %g days were never delivered; given up (they stay in %s)",
+                       self.job_guid, len(left), OUTBOX_GIVE_UP_DAYS, self.outbox.path)
+        self._deliver({"level": "warning", "message": f"{len(left)} log entries of this job could not be delivered "
+                                                       f"within {OUTBOX_GIVE_UP_DAYS:g} days and were dropped"})
+        with self._lock, contextlib.suppress(OSError):
+            for record in left:
+                self.outbox.mark(record["id"], "given up")
         self.robot_running = False
         self.settle()
 
@@ -4628,66 +4641,18 @@ class LogShipper:
         """One entry at the end of the outbox (the caller holds the lock). A robot entry also records where
         its line ends in the robot's file: after a crash the outbox itself says how far reading got, so no
         robot line is copied twice."""
-        seq = (as_int(self.state.get("written")) or 0) + 1
-        record = {"seq": seq, "t": time.time(), "level": level, "message": message}
+        record: dict[str, Any] = {"level": level, "message": message}
         if robot_end is not None:
             record["ro"] = robot_end
-        line = json.dumps(record, ensure_ascii=False)
         try:
-            os.makedirs(self.folder, exist_ok=True)
-            with open(self.outbox, "a", encoding="utf-8") as f:
-                f.write(line + "\n")
+            if not self._named:  # the job the outbox belongs to, written with its first entry
+                os.makedirs(self.folder, exist_ok=True)
+                named = self.outbox.append({"job_guid": self.job_guid, "version_guid": self.version_guid})
+                self.outbox.mark(named["id"], "name")
+                self._named = True
+            self.queue.append(self.outbox.append(record))
         except OSError as e:  # a full disk: this entry cannot be kept, say so once per entry locally
             logger.error("Job %s: log entry not kept (%s): %s", self.job_guid, describe_os_error(e), clean(message))
-            return
-        self.state["written"] = seq
-
-    def _read_at(self, offset: int) -> tuple[Optional[dict[str, Any]], int]:
-        try:
-            with open(self.outbox, "rb") as f:
-                f.seek(offset)
-                line = f.readline()
-        except OSError:
-            return None, offset
-        try:
-            record = parse_json(line)
-        except ValueError:
-            return None, offset + len(line)
-        return (record if isinstance(record, dict) else None), offset + len(line)
-
-    def _reread_outbox(self) -> None:
-        """A resumed outbox: what it holds is the truth (the state file may lag behind it by a crash): the
-        last entry written, how far the robot's file was copied, and where the first undelivered entry starts."""
-        delivered = as_int(self.state.get("delivered")) or 0
-        last_seq, robot_end, offset, send_pos = 0, None, 0, None
-        try:
-            with open(self.outbox, "rb") as f:
-                for line in f:
-                    with contextlib.suppress(ValueError):
-                        record = parse_json(line)
-                        if isinstance(record, dict):
-                            last_seq = max(last_seq, as_int(record.get("seq")) or 0)
-                            robot_end = as_int(record.get("ro")) if "ro" in record else robot_end
-                            if send_pos is None and (as_int(record.get("seq")) or 0) > delivered:
-                                send_pos = offset
-                    offset += len(line)
-        except OSError:
-            pass
-        if last_seq != as_int(self.state.get("written")) and robot_end is not None:
-            self.state["robot_offset"] = robot_end  # the state lagged: resume reading after the last copy
-        self.state["written"] = last_seq
-        self._send_pos = offset if send_pos is None else send_pos
-
-    def _save_state(self, force: bool = False) -> None:
-        """How far delivery and reading got; not fsynced (a power loss at worst sends entries again).
-        Written at most every LOG_STATE_EVERY seconds while delivering, always when forced."""
-        now = time.monotonic()
-        if not force and now - self._state_saved_at < LOG_STATE_EVERY:
-            return
-        self._state_saved_at = now
-        with contextlib.suppress(OSError):
-            os.makedirs(self.folder, exist_ok=True)
-            write_json_atomically(self._state_path, self.state, durable=False)
 
     # --- the robot's entries ---
     def collect_robot_entries(self) -> bool:
@@ -4699,7 +4664,7 @@ class LogShipper:
             return False
         more = False
         with self._lock:
-            durable = as_int(self.state.get("robot_offset")) or 0
+            durable = self.robot_offset
             pos = durable if self._scan_pos is None else self._scan_pos
             try:
                 f = open(self.robot_log, "rb")
@@ -4729,9 +4694,7 @@ class LogShipper:
                     durable = pos
                     self._robot_line(durable)  # the robot is gone: its unterminated last line is whole
             self._scan_pos = pos
-            if durable != as_int(self.state.get("robot_offset")):
-                self.state["robot_offset"] = durable
-                self._save_state(force=True)
+            self.robot_offset = durable
         if more or durable:
             self._wakeup.set()
         return more
@@ -4742,15 +4705,21 @@ class LogShipper:
         self._kept, self._skipped = b"", 0
         if not line.strip() and not skipped:
             return
-        entries = self.state["robot_entries"] = (as_int(self.state.get("robot_entries")) or 0) + 1
-        if entries > LOG_MAX_ENTRIES:
-            self.state["dropped"] = (as_int(self.state.get("dropped")) or 0) + 1
+        self.robot_entries += 1
+        if self.robot_entries > LOG_MAX_ENTRIES:
+            self.dropped += 1
             return
         level, message = parse_robot_entry(line, cut=skipped > 0)
         if skipped:
-            self.state["cut"] = (as_int(self.state.get("cut")) or 0) + 1
+            self.cut += 1
             message = clean_message(message)[:LOG_MESSAGE_MAX] + f" [cut: {len(line) + skipped:,} bytes in all]"
         self._append(level, message, robot_end=end)
+
+
+def job_log_outbox(folder: str) -> Outbox:
+    """A job's log entries. Not fsynced: a power loss may lose the last entries' marks (they are sent again)
+    or the last entries, which a robot's own log file and output.log still hold."""
+    return Outbox(os.path.join(folder, LOG_OUTBOX), durable=False, done_path=os.path.join(folder, LOG_OUTBOX_DONE))
 
 
 def deliver_log_backlog(cfg: Config, orch: Optional[Orchestrator], deadline: float, exclude: str = "",
@@ -4758,7 +4727,7 @@ def deliver_log_backlog(cfg: Config, orch: Optional[Orchestrator], deadline: flo
     """Earlier jobs' log entries still undelivered (an outage, the end of a run, a crash), oldest job first,
     until the deadline; the rest waits for the next round. True when something was delivered or tried.
 
-    An outbox older than LOG_BACKLOG_MAX_DAYS is given up: its remaining entries are counted locally and,
+    Entries still failing OUTBOX_GIVE_UP_DAYS after they were written are given up: counted locally and,
     if the Orchestrator takes it, in one entry of that job's log.
     """
     if orch is None or not cfg.send_logs or not orch.learned.logs_supported:
@@ -4776,10 +4745,10 @@ def deliver_log_backlog(cfg: Config, orch: Optional[Orchestrator], deadline: flo
         if stop is not None:
             shipper._stop = stop
         worked = True
-        if time.time() - os.path.getmtime(outbox) > LOG_BACKLOG_MAX_DAYS * 86400:
-            shipper.give_up()
-            continue
         if not shipper.deliver_until(deadline):
+            if shipper.queue and Outbox.expired(shipper.queue[0]) and not shipper._stop.is_set():
+                shipper.give_up()
+                continue
             break
         logger.info("Job %s: the log entries left undelivered earlier are delivered", shipper.job_guid)
     return worked

@@ -173,7 +173,7 @@ def test_progress_is_what_the_robot_writes_not_the_framework(tmp_path):
         "artifacts")))
     watch = rf.ProgressWatch(100, files)
     (tmp_path / rf.LOG_OUTBOX).write_text("framework entry\n")
-    (tmp_path / "logs-state.json.tmp").write_text("{}")
+    (tmp_path / rf.LOG_OUTBOX_DONE).write_text("framework entry\n")
     assert watch.look() == watch.mark
     (tmp_path / "artifacts").mkdir()
     (tmp_path / "artifacts" / "download.pdf").write_bytes(b"%PDF")

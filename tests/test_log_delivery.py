@@ -50,14 +50,15 @@ def test_entries_undeliverable_for_a_whole_run_arrive_at_the_next_start_with_the
     # Two minutes pass (the outbox's entries are made older, as if they were).
     [outbox] = (world.log_dir / "jobs").glob("*/logs.jsonl")
     records = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
-    outbox.write_text("".join(json.dumps({**r, "t": r["t"] - 120}) + "\n" for r in records), encoding="utf-8")
+    older = [{**r, "at": r["at"] - 120} if "at" in r else r for r in records]  # not the delivery marks
+    outbox.write_text("".join(json.dumps(r) + "\n" for r in older), encoding="utf-8")
     with world.emu.lock:
         world.emu.faults["log"].clear()
     assert world.run("--no-logoff").returncode == 0  # no job: the backlog goes before the run exits
     assert numbers(robot_entries(world, job)) == list(range(30))
     messages = [e["message"] for e in world.emu.logs]
     assert messages[0].endswith("Job started: robot script 'log_count'" + messages[0].split("'log_count'")[1])
-    stamp = time.strftime("%H:%M", time.localtime(records[0]["t"] - 120))
+    stamp = time.strftime("%H:%M", time.localtime(records[0]["at"] - 120))
     assert all(re.match(r"\[\d\d:\d\d:\d\d\] ", m) for m in messages) and messages[0].startswith(f"[{stamp}")
     assert "Job ended: Success" in messages[-1]
     assert not list((world.log_dir / "jobs").glob("*/logs.jsonl"))  # settled
