@@ -2037,13 +2037,13 @@ class RobotFiles:
     def load_running(self) -> Optional[dict[str, Any]]:
         return self._load(self.running, dict)
 
-    def journaled(self, job_guid: str) -> bool:
-        """The job's final status is in the journal (sent or not): its true outcome is known."""
+    def journaled(self, job_guid: str) -> Optional[dict[str, Any]]:
+        """The job's final status in the journal (sent or not), if it is there: its true outcome is known."""
         try:
             self.journal.refresh()
         except OSError as e:
             logger.error("Journal %s cannot be read (%s)", self.journal.path, describe_os_error(e))
-        return any(record.get("job") == job_guid for record in self.journal.records.values())
+        return next((r for r in reversed(self.journal.records.values()) if r.get("job") == job_guid), None)
 
     def migrate_journal(self) -> None:
         """A journal left by a version before the outbox (a JSON array): its entries join the outbox."""
@@ -4009,22 +4009,25 @@ def finish_job(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str
                started: float, retry_seconds: Optional[float] = None, shipper: Optional[LogShipper] = None,
                output: Optional[str] = None, flush_seconds: float = LOG_FLUSH_SECONDS,
                folder: Optional[str] = None, after_status: Optional[Callable[[], None]] = None) -> Optional[str]:
-    """Step 4: the final status is journaled first, so a crash or outage from here on cannot lose it.
+    """Step 4, in an order where a crash or an interrupt at any point loses and falsifies nothing.
 
-    Then the job's queue tasks are settled (folder: the job folder with its task ledger), and the job's
-    log entries (its end, the output tail) go to the Orchestrator, all after the status. Returns what this
-    machine could not write (a full disk): the caller takes no further job (exit 7).
+    Written first: the tasks the robot left In progress are released in its task ledger (folder: the job
+    folder), the final status goes into the journal, the story's end into the job's log outbox. Then the
+    running-job state goes, and the status is sent, the task outcomes after it, then the log entries.
+    Returns what this machine could not write (a full disk): the caller takes no further job (exit 7).
     """
     duration = time.monotonic() - started
     level = logging.INFO if status in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED) else logging.WARNING
     logger.log(level, "Job %s finished: %s (%s) after %.1f s", job_guid, JOB_STATUS_NAMES[status], reason, duration)
-    fault = None
+    fault = release_tasks(folder, reason, shipper) if folder is not None else None
     record = {"id": "", "job": job_guid, "status": status, "at": time.time()}
     try:
-        record["id"] = store.journal.append({"job": job_guid, "status": status, "reason": reason})["id"]
+        record = store.journal.append({"job": job_guid, "status": status, "reason": reason, "took": round(duration, 1)})
     except OSError as e:  # a full disk must not cost the job its status: still try to deliver it
         fault = f"cannot write the journal {store.journal.path}: {describe_os_error(e)}"
         logger.error("Job %s: %s; an outage now would lose this status", job_guid, fault)
+    if shipper is not None:
+        shipper.end_story(status, reason, duration, output)
     # Cleared whether or not the journal could be written: the job is over, and a running-state file left
     # behind would make the next start report a job "framework restarted" whose true status went out.
     clear_running_or_say(store, job_guid)
@@ -4035,7 +4038,7 @@ def finish_job(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str
     if after_status is not None:
         after_status()
     if shipper is not None:
-        shipper.finish(status, reason, duration, output, flush_seconds)
+        shipper.flush(flush_seconds)
     return fault
 
 
@@ -4061,7 +4064,7 @@ def settle_tasks(cfg: Config, orch: Orchestrator, folder: str, why: str, shipper
         return f"Task {clean(record['task'], 60)}: status {TASK_STATUS_NAMES.get(status or 0, status)}"
 
     try:
-        release_held_tasks(ledger, why, shipper)
+        release_held_tasks(ledger, why, shipper)  # a no-op where finish_job did it already
         if ledger.unreadable:
             logger.error("Task ledger %s: %d unreadable line(s) skipped (torn by a crash, or damaged)", path,
                          ledger.unreadable)
@@ -4069,6 +4072,20 @@ def settle_tasks(cfg: Config, orch: Orchestrator, folder: str, why: str, shipper
                 "PUT", "/api/task/update", {"guid": r["task"], "status": as_int(r.get("status"))}, empty_ok=True),
                 seconds):
             ledger.settle()
+    except OSError as e:
+        logger.error("Task ledger %s: %s", path, describe_os_error(e))
+        return f"cannot write the task ledger {path}: {describe_os_error(e)}"
+    return None
+
+
+def release_tasks(folder: str, why: str, shipper: Optional[LogShipper]) -> Optional[str]:
+    """The job's end: tasks its robot left In progress are released in its ledger (sent by settle_tasks).
+    Returns what could not be written (a full disk), else None."""
+    path = os.path.join(folder, TASKS_LEDGER)
+    if not os.path.exists(path):
+        return None
+    try:
+        release_held_tasks(Outbox(path), why, shipper)
     except OSError as e:
         logger.error("Task ledger %s: %s", path, describe_os_error(e))
         return f"cannot write the task ledger {path}: {describe_os_error(e)}"
@@ -4144,11 +4161,21 @@ def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> O
     if not isinstance(guid, str) or not guid:
         store.clear_running()
         return None
-    if store.journaled(guid):
+    folder = state.get("folder") if isinstance(state.get("folder"), str) else None
+    journaled = store.journaled(guid)
+    if journaled is not None:
         # It stopped between journaling the job's true outcome and clearing this file: the journal
-        # delivers that outcome; reporting Failed here would overwrite it.
+        # delivers that outcome (reporting Failed here would overwrite it); the story gets its end.
         store.clear_running()
-        return None
+        shipper = LogShipper.resume(cfg, orch.companion("logs"), folder, guid) if folder else None
+        if shipper is not None:
+            status = as_int(journaled.get("status")) or JOB_STATUS_FAILED
+            took = journaled.get("took")
+            shipper.end_story(status if status in JOB_STATUS_NAMES else JOB_STATUS_FAILED,
+                              clean(journaled.get("reason"), 200), took if isinstance(took, (int, float)) else 0.0,
+                              os.path.join(folder, "output.log"))
+            shipper.flush()
+        return shipper
     logger.warning("Job %s was running when the framework stopped unexpectedly; cleaning up", clean(guid, 60))
     root = None
     pid, create_time = state.get("pid"), state.get("create_time")
@@ -4158,8 +4185,7 @@ def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> O
         if candidate and isinstance(create_time, (int, float)) and abs(candidate.create_time() - create_time) < 0.01:
             root = candidate
     kill_job_processes(guid, root, "left over from a framework that stopped mid-job")
-    folder = state.get("folder") if isinstance(state.get("folder"), str) else None
-    shipper = LogShipper.resume(cfg, orch.companion("logs"), folder) if folder else None
+    shipper = LogShipper.resume(cfg, orch.companion("logs"), folder, guid) if folder else None
     fault = finish_job(cfg, orch, store, guid, JOB_STATUS_FAILED, "framework restarted while the job was running",
                        time.monotonic(), retry_seconds=0, folder=folder, shipper=shipper,
                        output=os.path.join(folder, "output.log") if folder else None)
@@ -4388,6 +4414,7 @@ class LogShipper:
         self.robot_running = True  # the robot may still append; False once it exited (a partial line is whole)
         self.robot_offset = 0  # how far the robot's file was copied: just after its last whole line
         self.robot_entries = self.dropped = self.cut = 0  # robot lines read, dropped past the cap, cut
+        self.ended = False  # "Job ended" is written (end_story)
         self._named = False  # the outbox's first record (the job it belongs to) is written
         self._flush_until = float("inf")  # set by finish()
         self._closed = False
@@ -4410,8 +4437,11 @@ class LogShipper:
         return cls(cfg, orch.companion("logs"), job.guid, str(field_of(version, "guid") or ""), folder)
 
     @classmethod
-    def resume(cls, cfg: Config, orch: Orchestrator, folder: str) -> Optional[LogShipper]:
-        """The shipper of an ended job's folder whose outbox still holds undelivered entries (or None)."""
+    def resume(cls, cfg: Config, orch: Orchestrator, folder: str, job_guid: str = "") -> Optional[LogShipper]:
+        """The shipper of an ended job's folder whose outbox still holds undelivered entries (or None).
+
+        job_guid: the job is known (crash recovery), so a folder without an outbox yet (the framework died
+        before the job's first entry) still gets its shipper: the robot's entries and the job's end go out."""
         outbox = job_log_outbox(folder)
         try:
             pending = outbox.pending()
@@ -4419,13 +4449,19 @@ class LogShipper:
             logger.error("Log outbox %s cannot be read now (%s)", outbox.path, describe_os_error(e))
             return None
         named = next((r for r in outbox.records.values() if isinstance(r.get("job_guid"), str)), None)
+        if named is None and job_guid:
+            context = load_json_or_none(os.path.join(folder, "context.json"))
+            version = field_of(context, "process_version") if isinstance(context, dict) else None
+            named = {"job_guid": job_guid,
+                     "version_guid": field_of(version, "guid") if isinstance(version, dict) else ""}
         if named is None:
             return None
         shipper = cls(cfg, orch, named["job_guid"], str(named.get("version_guid") or ""), folder)
-        shipper.outbox, shipper._named, shipper.robot_running = outbox, True, False
+        shipper.outbox, shipper._named, shipper.robot_running = outbox, bool(outbox.records), False
         shipper.queue.extend(record for record in pending if "message" in record)
         copied = [as_int(record.get("ro")) or 0 for record in outbox.records.values() if "ro" in record]
         shipper.robot_offset, shipper.robot_entries = max(copied, default=0), len(copied)
+        shipper.ended = any(record.get("end") for record in outbox.records.values())
         if outbox.unreadable:
             logger.error("Log outbox %s: %d unreadable line(s) skipped (torn by a crash, or damaged)", outbox.path,
                          outbox.unreadable)
@@ -4445,30 +4481,37 @@ class LogShipper:
             self._wakeup.set()
 
     def hold(self) -> None:
-        """The robot has ended: no new entry goes out until finish(), so the final status has the way free."""
+        """The robot has ended: no new entry goes out until flush(), so the final status has the way free."""
         self._go.clear()
 
-    def finish(self, status: int, reason: str, duration: float, output: Optional[str],
-               flush_seconds: float = LOG_FLUSH_SECONDS) -> None:
-        """After the final job/update: the end of the story, then `flush_seconds` for what is queued.
-
-        It does not wait: the flush overlaps the next Ready heartbeat; close() ends it.
-        """
-        self._flush_until = time.monotonic() + flush_seconds
-        if not self.enabled:
+    def end_story(self, status: int, reason: str, duration: float, output: Optional[str]) -> None:
+        """The end of the story, written before the final status goes out (a crash from here on cannot lose
+        it) and sent after it: the robot's last entries, what the log is missing, "Job ended", the output
+        tail of a job that did not succeed."""
+        self.hold()
+        if not self.enabled or self.ended:
             return
         self.robot_running = False
-        self.start()  # a job that never got to start its robot still has its story to tell
         while self.collect_robot_entries():  # the robot has exited: its last lines are in the file now
             pass
         self.add_gap_entry()
         failed = status not in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED)
-        self.add("error" if failed else "info",
-                 f"Job ended: {JOB_STATUS_NAMES[status]} ({reason}) after {duration:.1f} s")
+        with self._lock:  # marked as the end: a restart knows this story is whole
+            self._append("error" if failed else "info",
+                         f"Job ended: {JOB_STATUS_NAMES[status]} ({reason}) after {duration:.1f} s", end=True)
         if failed and output:
             tail = output_tail(output)
             if tail:
                 self.add("error", f"Last lines of the robot's output:\n{tail}")
+        self.ended = True
+
+    def flush(self, flush_seconds: float = LOG_FLUSH_SECONDS) -> None:
+        """After the final job/update: what is queued goes, within `flush_seconds`. It does not wait: the
+        flush overlaps the next Ready heartbeat; close() ends it."""
+        self._flush_until = time.monotonic() + flush_seconds
+        if not self.enabled:
+            return
+        self.start()  # a job that never got to start its robot still has its story to tell
         self._finishing.set()
         self._go.set()
         self._wakeup.set()
@@ -4637,13 +4680,15 @@ class LogShipper:
         self.settle()
 
     # --- the outbox on disk ---
-    def _append(self, level: str, message: str, robot_end: Optional[int] = None) -> None:
+    def _append(self, level: str, message: str, robot_end: Optional[int] = None, end: bool = False) -> None:
         """One entry at the end of the outbox (the caller holds the lock). A robot entry also records where
         its line ends in the robot's file: after a crash the outbox itself says how far reading got, so no
         robot line is copied twice."""
         record: dict[str, Any] = {"level": level, "message": message}
         if robot_end is not None:
             record["ro"] = robot_end
+        if end:
+            record["end"] = True
         try:
             if not self._named:  # the job the outbox belongs to, written with its first entry
                 os.makedirs(self.folder, exist_ok=True)

@@ -32,7 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, unquote
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -98,6 +98,9 @@ class Emulator:
         self.tls = tls
         self.jobs: list[Job] = []
         self.requests: list[Request] = []
+        # Called with each request's number (from 1) once the server applied it, before its answer leaves:
+        # a test kills a process there (crash injection), so the request took effect and its answer is lost.
+        self.after_apply: Optional[Callable[[int, Request], None]] = None
         self.faults: dict[str, list[dict]] = {k: [] for k in ("heartbeat", "consume", "update", "log", "asset",
                                                               "queue", "task")}
         self.logs: list[dict] = []  # /api/log/create entries: level, message, job_guid, process_version_guid
@@ -203,10 +206,20 @@ class Emulator:
 
     # --- the API ---
     def handle(self, method: str, path: str, fields: dict, authorization: str) -> tuple[int, Any]:
-        endpoint = endpoint_of(path)
+        request = Request(method, endpoint_of(path), path, fields, authorization, time.time())
         with self.changed:
-            self.requests.append(Request(method, endpoint, path, fields, authorization, time.time()))
+            self.requests.append(request)
+            number = len(self.requests)
             self.changed.notify_all()
+        answer = self._apply(request)
+        if self.after_apply is not None:
+            self.after_apply(number, request)
+        return answer
+
+    def _apply(self, request: Request) -> tuple[int, Any]:
+        method, endpoint, path, fields, authorization = (request.method, request.endpoint, request.path,
+                                                         request.fields, request.authorization)
+        with self.lock:
             fault = self._take_fault(endpoint, fields)
         if fault and fault["kind"] == "slow":
             time.sleep(fault.get("seconds", 1.0))
