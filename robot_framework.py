@@ -2106,6 +2106,8 @@ def write_json_atomically(path: str, data: Any, durable: bool = True) -> None:
             f.flush()
             os.fsync(f.fileno())
     retry_while_held(os.replace, tmp, path)  # atomic on NTFS and POSIX file systems alike
+    if durable:
+        fsync_folder(os.path.dirname(path) or ".")  # POSIX: the rename itself is durable once its folder is
 
 
 def retry_while_held(action: Callable[..., Any], *paths: str) -> None:

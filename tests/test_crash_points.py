@@ -13,8 +13,11 @@ import json
 import os
 import signal
 import threading
+import time
 
 import pytest
+
+import robot_framework as rf
 
 SUCCESS, FAILED, IN_PROGRESS = 4, 5, 8
 NEW, TASK_IN_PROGRESS, TASK_SUCCESS, APP_FAILED = 0, 1, 2, 3
@@ -108,3 +111,34 @@ def test_sigterm_after_the_robot_ended_keeps_its_true_status(world):
     assert job.history == [IN_PROGRESS, SUCCESS]
     assert "framework restarted" not in world.log_text()
     assert "exiting now" in world.log_text()  # the interrupt waited for the job's end, then took effect
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a file size limit (RLIMIT_FSIZE) is how this test fills the disk")
+def test_a_full_disk_at_the_jobs_end_is_exit_7_with_the_job_reported_and_nothing_torn_for_good(world):
+    import resource
+    import subprocess
+    import sys
+
+    limit = 256 * 1024
+    world.log_dir.mkdir()
+    # An earlier job's status the server keeps refusing fills the journal up to the limit: the next
+    # record cannot be written whole (a full disk, as the framework sees it: a short write).
+    stuck = "0e5b3c1e-0000-4000-8000-000000000000"
+    world.emu.add_fault("update", "status", times=1000, code=503, match={"guid": stuck})
+    journal = world.log_dir / f"journal-{rf.robot_key(world.emu.robot_guid)}.jsonl"
+    record = {"id": "stuck", "at": time.time(), "job": stuck, "status": FAILED, "reason": ""}
+    record["reason"] = "r" * (limit - 40 - len(json.dumps(record)))
+    journal.write_text(json.dumps(record) + "\n")
+    job = world.emu.add_job("ok")
+    result = subprocess.run([sys.executable, rf.__file__, "--config", world.config, "--no-logoff"], env=world.env(),
+                            capture_output=True, timeout=90, check=False,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert result.returncode == rf.EXIT_MACHINE_FAULT, result.stderr
+    assert job.history == [IN_PROGRESS, SUCCESS]  # the status still went out
+    assert "cannot write the journal" in world.log_text() and "Traceback" not in world.log_text()
+    # The disk has room again: the torn record is skipped, the next job runs, nothing is re-sent or falsified.
+    second = world.emu.add_job("ok")
+    assert world.run("--no-logoff").returncode == 0
+    assert job.history == [IN_PROGRESS, SUCCESS] and second.history == [IN_PROGRESS, SUCCESS]
+    box = rf.Outbox(str(journal))
+    assert [r["job"] for r in box.pending()] == [stuck] and box.unreadable == 1
