@@ -116,7 +116,7 @@ ENV_CONTEXT_FILE = "ROBOT_CONTEXT_FILE"
 ENV_STOP_FILE = "ROBOT_STOP_FILE"
 ENV_CONFIG_FILE = "ROBOT_FRAMEWORK_CONFIG"  # the robot API reads the framework's config from here
 ENV_LOG_FILE = "ROBOT_LOG_FILE"  # log() appends entries here; the framework ships them
-ENV_TASKS_FILE = "ROBOT_TASKS_FILE"  # the task ledger: tasks taken and outcomes set (see settle_tasks)
+ENV_TASKS_FILE = "ROBOT_TASKS_FILE"  # the task ledger: tasks taken and outcomes set (see send_task_outcomes)
 ENV_ARTIFACTS_DIR = "ROBOT_ARTIFACTS_DIR"  # the robot's own evidence: artifacts_dir()
 ENV_JOB_OBJECT = "ROBOT_JOB_OBJECT"  # Windows: the name of the Job Object the robot's bootstrap joins
 
@@ -129,8 +129,6 @@ KILL_TIMEOUT = 15.0  # seconds the kill routine may take before it gives up and 
 WAIT_SLICE = 0.5 if IS_WINDOWS else 3600.0
 WORKER_JOIN_TIMEOUT = 2.0  # seconds a worker thread gets to end once its call is cut
 KILL_SETTLE = 0.5  # seconds of empty sweeps, after a kill, before the job counts as clean
-BACKOFF_FIRST = 0.5  # seconds before the first retry; doubles each attempt
-BACKOFF_MAX = 15.0  # longest pause between two retries
 MIB = 1024 * 1024
 READ_CHUNK = 64 * 1024  # bytes read from an answer at a time, checked against max_response_mb
 # Job logs in the Orchestrator (/api/log/create)
@@ -143,8 +141,6 @@ ROBOT_LINE_KEEP = 4 * LOG_MESSAGE_MAX + 256  # bytes of one robot log line kept 
 LOG_OUTBOX = "logs.jsonl"  # in the job folder: the job's entries in order, each on disk before it is sent
 LOG_OUTBOX_DONE = "logs-delivered.jsonl"  # the same, once every entry was delivered
 ROBOT_LOG = "robot-log.jsonl"  # where the robot's log() appends (ROBOT_LOG_FILE)
-LOG_BACKOFF_FIRST = 0.1  # seconds before an entry's first retry; doubles each attempt...
-LOG_BACKOFF_MAX = 1.0  # ...up to this: one small request a second is no burden, and the backlog keeps moving
 LATE_ENTRY_SECONDS = 60.0  # an entry delivered later than this carries its original local time
 LOG_BACKLOG_SLICE = 2.0  # seconds a job's shipper, idle, gives earlier jobs' undelivered entries per round
 LOG_EXIT_SLICE = 10.0  # seconds the run gives undelivered entries before it exits
@@ -1408,6 +1404,24 @@ def parse_consumed_job(fields: dict[str, Any]) -> Optional[ConsumedJob]:
 # =================================================================================================
 # Retries (heartbeat and job/update are idempotent; consumeNextJob is retried by its adapter only)
 # =================================================================================================
+@dataclass(frozen=True)
+class Backoff:
+    """The retry policy: exponential backoff with jitter, a server's Retry-After honoured."""
+
+    first: float  # seconds before the first retry; doubles each attempt...
+    most: float  # ...up to this
+
+    def pause(self, failures: int, retry_after: Optional[float] = None) -> float:
+        """Seconds to wait after the `failures`-th failure in a row."""
+        pause = random.uniform(0.5, 1.0) * min(self.most, self.first * 2 ** (failures - 1))
+        return max(pause, retry_after or 0.0)
+
+
+CALL_BACKOFF = Backoff(0.5, 15.0)  # heartbeats, job/update, the robot API
+# Log entries: one small request a second is no burden, and the backlog keeps moving.
+LOG_BACKOFF = Backoff(0.1, 1.0)
+
+
 def with_retries(what: str, attempt: Callable[[], T], seconds: float,
                  stop: Optional[threading.Event] = None) -> T:
     """Repeat `attempt` on transient errors with exponential backoff and jitter for up to `seconds`.
@@ -1423,9 +1437,7 @@ def with_retries(what: str, attempt: Callable[[], T], seconds: float,
             if not e.transient:
                 raise
             failures += 1
-            pause = random.uniform(0.5, 1.0) * min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
-            if e.retry_after is not None:
-                pause = max(pause, e.retry_after)
+            pause = CALL_BACKOFF.pause(failures, e.retry_after)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise Unreachable(f"{what} failed for {seconds:g} s; last error: {e}") from None
@@ -1733,7 +1745,7 @@ def ledger_record(record: dict[str, Any]) -> Optional[str]:
     """A task call on disk in the job's task ledger (ROBOT_TASKS_FILE, an Outbox) before it is made.
 
     Records: {"task": guid, "status": n}, the take (In progress) included. The framework reads the ledger
-    when the job ends (settle_tasks). Returns the record's id; None outside the framework. Raises
+    when the job ends (send_task_outcomes). Returns the record's id; None outside the framework. Raises
     RobotApiError when the ledger cannot be written (a full disk).
     """
     path = os.environ.get(ENV_TASKS_FILE)
@@ -3643,7 +3655,7 @@ class HeartbeatWorker:
 
     def _report_in_progress(self) -> None:
         try:
-            report_in_progress(self.cfg, self.orch, self.job, stop=self._closing)
+            send_in_progress(self.cfg, self.orch, self.job, stop=self._closing)
         finally:
             self._in_progress_sent = True
             with self._lock:
@@ -3814,27 +3826,24 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
 
     Returns the job's log shipper, still flushing its last entries: the caller closes it.
     """
-    started = time.monotonic()
     logger.info("Job %s taken: robot %r", job.guid, clean(job.name, 100))
     folder = job_folder_path(cfg, job)
     _this_runs_job_folders.add(folder)  # where later rounds look for what it leaves undelivered
-    shipper = LogShipper.for_job(cfg, orch, job, folder)
+    end = JobEnd(cfg, orch, store, job.guid, LogShipper.for_job(cfg, orch, job, folder), folder)
     if job.problem:
-        fault = finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, job.problem, started, shipper=shipper)
-        if fault:
-            raise MachineFault(fault, shipper)
-        return shipper
+        end.finish(JOB_STATUS_FAILED, job.problem)
+        return end.shipper
     job_object = robot_job_object(job)  # Windows only
     try:
-        return supervised_job(cfg, orch, identity, store, job, shipper, started, job_object)
+        return supervised_job(end, identity, job, job_object)
     finally:
         if job_object is not None:
             job_object.close()
 
 
-def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFiles, job: ConsumedJob,
-                   shipper: LogShipper, started: float, job_object: Optional[JobObject]) -> LogShipper:
+def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object: Optional[JobObject]) -> LogShipper:
     """Start the robot, supervise it, end the job however it ends (run_job's body)."""
+    cfg, orch, store, shipper = end.cfg, end.orch, end.store, end.shipper
     proc: Optional[subprocess.Popen] = None
     root: Optional[psutil.Process] = None
     files: Optional[JobFiles] = None
@@ -3860,12 +3869,11 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
             machine_fault = isinstance(e, OSError)
             reason = (f"this machine cannot start robots: {describe_os_error(e)}" if machine_fault
                       else f"could not start the robot: {e}")
-            report_in_progress(cfg, orch, job)  # the Orchestrator sees the job taken, then Failed
+            send_in_progress(cfg, orch, job)  # the Orchestrator sees the job taken, then Failed
             remove_vendor_settings(files)
-            fault = finish_job(cfg, orch, store, job.guid, JOB_STATUS_FAILED, reason, started, shipper=shipper,
-                               folder=files.folder if files else None)
-            if machine_fault or fault:
-                raise MachineFault(reason if machine_fault else str(fault), shipper) from None
+            end.finish(JOB_STATUS_FAILED, reason)
+            if machine_fault:
+                raise MachineFault(reason, shipper) from None
             return shipper
         if isinstance(proc, subprocess.Popen):  # a build has no process of its own: its installer has the marker
             root = process_or_none(proc.pid)  # now, while the PID surely is the robot's (it is not reaped yet)
@@ -3926,11 +3934,9 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
             except Exception:
                 logger.exception("Job %s: cleaning up after the interruption failed", job.guid)
             why = _interrupt_reason[0] if _interrupt_reason else "the framework was interrupted while the job ran"
-            finish_job(cfg, orch, store, job.guid, JOB_STATUS_ABORTED if interrupted else JOB_STATUS_FAILED,
+            end.finish(JOB_STATUS_ABORTED if interrupted else JOB_STATUS_FAILED,
                        why if interrupted else f"internal error in the framework: {clean(e)}",
-                       started, retry_seconds=min(cfg.retry_seconds, 5.0), shipper=shipper,
-                       output=files.output if files else None, flush_seconds=1.0,
-                       folder=files.folder if files else None)
+                       retry_seconds=min(cfg.retry_seconds, 5.0), flush_seconds=1.0, raise_fault=False)
             with contextlib.suppress(Exception):
                 close_apps(cfg, "after the interrupted job", shipper)
             shipper.close()
@@ -3953,8 +3959,7 @@ def supervised_job(cfg: Config, orch: Orchestrator, identity: Identity, store: R
                 job_object.terminate()
         reap(proc)
         remove_vendor_settings(files)
-        fault = finish_job(cfg, orch, store, job.guid, status, reason, started, shipper=shipper,
-                           output=files.output, folder=files.folder,
+        fault = end.finish(status, reason, raise_fault=False,
                            # after the status (an application's grace never delays it), before the story ends
                            after_status=lambda: close_apps(cfg, "after the job", shipper))
     if fault:
@@ -3970,7 +3975,7 @@ def running_state(job: ConsumedJob, robot: Optional[psutil.Process], folder: str
             "create_time": robot.create_time() if robot else None, "folder": folder}
 
 
-def report_in_progress(cfg: Config, orch: Orchestrator, job: ConsumedJob,
+def send_in_progress(cfg: Config, orch: Orchestrator, job: ConsumedJob,
                        stop: Optional[threading.Event] = None) -> None:
     """Step 3's job/update 8, retried through an outage (until `stop` is set: the robot already ended)."""
     try:
@@ -4007,44 +4012,62 @@ def reap(proc: subprocess.Popen | EnvironmentBuild) -> None:
         proc.wait(timeout=5)
 
 
-def finish_job(cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str, status: int, reason: str,
-               started: float, retry_seconds: Optional[float] = None, shipper: Optional[LogShipper] = None,
-               output: Optional[str] = None, flush_seconds: float = LOG_FLUSH_SECONDS,
-               folder: Optional[str] = None, after_status: Optional[Callable[[], None]] = None) -> Optional[str]:
-    """Step 4, in an order where a crash or an interrupt at any point loses and falsifies nothing.
+@dataclass
+class JobEnd:
+    """Owns a job's end, whoever ends it (the robot's exit, Abort, a timeout, an interrupt, a restart after
+    a crash): finish() ends it in an order where a crash or an interrupt at any point loses and falsifies
+    nothing, and a full disk ends the run with exit 7 with the job still reported.
 
-    Written first: the tasks the robot left In progress are released in its task ledger (folder: the job
-    folder), the final status goes into the journal, the story's end into the job's log outbox. Then the
-    running-job state goes, and the status is sent, the task outcomes after it, then the log entries.
-    Returns what this machine could not write (a full disk): the caller takes no further job (exit 7).
+    Written first: the tasks the robot left In progress are released in its task ledger, the final
+    status goes into the journal, the story's end into the job's log outbox. Then the running-job state
+    goes, and the status is sent, the task outcomes after it, then the log entries.
     """
-    duration = time.monotonic() - started
-    level = logging.INFO if status in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED) else logging.WARNING
-    logger.log(level, "Job %s finished: %s (%s) after %.1f s", job_guid, JOB_STATUS_NAMES[status], reason, duration)
-    fault = release_tasks(folder, reason, shipper) if folder is not None else None
-    record = {"id": "", "job": job_guid, "status": status, "at": time.time()}
-    try:
-        record = store.journal.append({"job": job_guid, "status": status, "reason": reason, "took": round(duration, 1)})
-    except OSError as e:  # a full disk must not cost the job its status: still try to deliver it
-        fault = f"cannot write the journal {store.journal.path}: {describe_os_error(e)}"
-        logger.error("Job %s: %s; an outage now would lose this status", job_guid, fault)
-    if shipper is not None:
-        shipper.end_story(status, reason, duration, output)
-    # Cleared whether or not the journal could be written: the job is over, and a running-state file left
-    # behind would make the next start report a job "framework restarted" whose true status went out.
-    clear_running_or_say(store, job_guid)
-    delivered = send_final_statuses(cfg, orch, store, [record],
-                                    cfg.retry_seconds if retry_seconds is None else retry_seconds)
-    if folder is not None:
-        fault = settle_tasks(cfg, orch, folder, reason, shipper, TASK_SETTLE_SECONDS if delivered else 0.0) or fault
-    if after_status is not None:
-        after_status()
-    if shipper is not None:
-        shipper.flush(flush_seconds)
-    return fault
+
+    cfg: Config
+    orch: Orchestrator
+    store: RobotFiles
+    job_guid: str
+    shipper: Optional[LogShipper]
+    folder: Optional[str]  # the job folder: its task ledger and output.log
+    started: float = field(default_factory=time.monotonic)
+
+    def finish(self, status: int, reason: str, retry_seconds: Optional[float] = None,
+               flush_seconds: float = LOG_FLUSH_SECONDS, after_status: Optional[Callable[[], None]] = None,
+               raise_fault: bool = True) -> Optional[str]:
+        """Step 4. Returns what this machine could not write (a full disk), or raises it as MachineFault."""
+        duration = time.monotonic() - self.started
+        level = logging.INFO if status in (JOB_STATUS_SUCCESS, JOB_STATUS_STOPPED) else logging.WARNING
+        logger.log(level, "Job %s finished: %s (%s) after %.1f s", self.job_guid, JOB_STATUS_NAMES[status], reason,
+                   duration)
+        fault = release_tasks(self.folder, reason, self.shipper) if self.folder is not None else None
+        record = {"id": "", "job": self.job_guid, "status": status, "at": time.time()}
+        try:
+            record = self.store.journal.append({"job": self.job_guid, "status": status, "reason": reason,
+                                                "took": round(duration, 1)})
+        except OSError as e:  # a full disk must not cost the job its status: still try to deliver it
+            fault = f"cannot write the journal {self.store.journal.path}: {describe_os_error(e)}"
+            logger.error("Job %s: %s; an outage now would lose this status", self.job_guid, fault)
+        output = os.path.join(self.folder, "output.log") if self.folder is not None else None
+        if self.shipper is not None:
+            self.shipper.end_story(status, reason, duration, output)
+        # Cleared whether or not the journal could be written: the job is over, and a running-state file left
+        # behind would make the next start report a job "framework restarted" whose true status went out.
+        clear_running_or_say(self.store, self.job_guid)
+        delivered = send_final_statuses(self.cfg, self.orch, self.store, [record],
+                                        self.cfg.retry_seconds if retry_seconds is None else retry_seconds)
+        if self.folder is not None:
+            fault = send_task_outcomes(self.cfg, self.orch, self.folder, reason, self.shipper,
+                                 TASK_SETTLE_SECONDS if delivered else 0.0) or fault
+        if after_status is not None:
+            after_status()
+        if self.shipper is not None:
+            self.shipper.flush(flush_seconds)
+        if fault and raise_fault:
+            raise MachineFault(fault, self.shipper)
+        return fault
 
 
-def settle_tasks(cfg: Config, orch: Orchestrator, folder: str, why: str, shipper: Optional[LogShipper] = None,
+def send_task_outcomes(cfg: Config, orch: Orchestrator, folder: str, why: str, shipper: Optional[LogShipper] = None,
                  seconds: float = 0.0) -> Optional[str]:
     """No task is left In progress by a job, and no outcome a robot set is lost.
 
@@ -4081,7 +4104,7 @@ def settle_tasks(cfg: Config, orch: Orchestrator, folder: str, why: str, shipper
 
 
 def release_tasks(folder: str, why: str, shipper: Optional[LogShipper]) -> Optional[str]:
-    """The job's end: tasks its robot left In progress are released in its ledger (sent by settle_tasks).
+    """The job's end: tasks its robot left In progress are released in its ledger (sent by send_task_outcomes).
     Returns what could not be written (a full disk), else None."""
     path = os.path.join(folder, TASKS_LEDGER)
     if not os.path.exists(path):
@@ -4114,11 +4137,11 @@ def release_held_tasks(ledger: Outbox, why: str, shipper: Optional[LogShipper]) 
             shipper.add("warning", message)
 
 
-def deliver_task_ledgers(cfg: Config, orch: Orchestrator) -> None:
+def send_task_ledgers(cfg: Config, orch: Orchestrator) -> None:
     """Between jobs: ledgers of ended jobs with outcomes still undelivered (an outage, a crash), oldest
     job first, one attempt each (the rest waits for the next round)."""
     for path in files_in_job_folders(cfg, TASKS_LEDGER):
-        settle_tasks(cfg, orch, os.path.dirname(path), "the job ended before its outcome was reported")
+        send_task_outcomes(cfg, orch, os.path.dirname(path), "the job ended before its outcome was reported")
         if os.path.exists(path):
             return
 
@@ -4188,11 +4211,8 @@ def recover_crashed_job(cfg: Config, orch: Orchestrator, store: RobotFiles) -> O
             root = candidate
     kill_job_processes(guid, root, "left over from a framework that stopped mid-job")
     shipper = LogShipper.resume(cfg, orch.companion("logs"), folder, guid) if folder else None
-    fault = finish_job(cfg, orch, store, guid, JOB_STATUS_FAILED, "framework restarted while the job was running",
-                       time.monotonic(), retry_seconds=0, folder=folder, shipper=shipper,
-                       output=os.path.join(folder, "output.log") if folder else None)
-    if fault:
-        raise MachineFault(fault, shipper)
+    JobEnd(cfg, orch, store, guid, shipper, folder).finish(JOB_STATUS_FAILED, "framework restarted while the job "
+                                                                            "was running", retry_seconds=0)
     return shipper
 
 
@@ -4288,14 +4308,14 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             if reply.error_code not in (HEARTBEAT_NO_ERROR, HEARTBEAT_JOB_ABORTING, HEARTBEAT_JOB_STOPPING):
                 logger.warning("Ready heartbeat: HeartbeatErrorCode %d (%s)", reply.error_code, reply.error_text)
             send_final_statuses(cfg, orch, store)  # the server answers again: flush what an outage left
-            deliver_task_ledgers(cfg, orch)  # task outcomes an outage or a crash left, oldest job first
+            send_task_ledgers(cfg, orch)  # task outcomes an outage or a crash left, oldest job first
             if not reply.has_new_job:
                 logger.info("No job left for this robot (%d done in this run)", jobs_done)
-                deliver_logs_before_exit(cfg, orch, job_logs)
+                send_logs_before_exit(cfg, orch, job_logs)
                 return EXIT_OK, True
             if once and jobs_done:
                 logger.info("--once: one job done; the Orchestrator has more, leaving them for the next run")
-                deliver_logs_before_exit(cfg, orch, job_logs)
+                send_logs_before_exit(cfg, orch, job_logs)
                 return EXIT_OK, False
             code, job = consume_next_job(orch)  # step 2
             if code == CONSUME_ROBOT_NOT_FOUND:
@@ -4338,12 +4358,12 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             job_logs.close()  # before the session logs off
 
 
-def deliver_logs_before_exit(cfg: Config, orch: Orchestrator, job_logs: Optional[LogShipper]) -> None:
+def send_logs_before_exit(cfg: Config, orch: Orchestrator, job_logs: Optional[LogShipper]) -> None:
     """The last job's flush ends, then earlier jobs' undelivered log entries get LOG_EXIT_SLICE seconds
     (the rest stays on disk for the next start)."""
     if job_logs is not None:
         job_logs.close()
-    deliver_log_backlog(cfg, orch, time.monotonic() + LOG_EXIT_SLICE)
+    send_log_backlog(cfg, orch, time.monotonic() + LOG_EXIT_SLICE)
 
 
 def check(cfg: Config, lock: bool = True) -> int:
@@ -4555,14 +4575,14 @@ class LogShipper:
                 self.collect_robot_entries()
                 if self.pending():
                     self._go.wait()
-                    delivered = not self._stop.is_set() and self.deliver_next()
+                    delivered = not self._stop.is_set() and self.send_next()
                     if not delivered and not self.learned.logs_supported:
                         return
                     continue
                 if self._finishing.is_set():
                     return  # drained
                 # Idle while the job runs: older jobs' undelivered entries go now, one at a time.
-                if not deliver_log_backlog(self.cfg, self.orch, time.monotonic() + LOG_BACKLOG_SLICE,
+                if not send_log_backlog(self.cfg, self.orch, time.monotonic() + LOG_BACKLOG_SLICE,
                                            exclude=self.folder, stop=self._stop, wake=self._wakeup):
                     self._wakeup.wait(LOG_POLL_INTERVAL)
                     self._wakeup.clear()
@@ -4573,12 +4593,12 @@ class LogShipper:
         with self._lock:
             return self.pending_locked()
 
-    def deliver_until(self, deadline: float) -> bool:
+    def send_until(self, deadline: float) -> bool:
         """Synchronously (a backlog round): deliver until done or the deadline; True when all is out."""
         while self.collect_robot_entries() and time.monotonic() < deadline:
             pass
         while self.pending():
-            if time.monotonic() >= deadline or self._stop.is_set() or not self.deliver_next(deadline):
+            if time.monotonic() >= deadline or self._stop.is_set() or not self.send_next(deadline):
                 return False
         self.settle()
         return True
@@ -4598,7 +4618,7 @@ class LogShipper:
         """Entries written but not yet delivered (the caller holds the lock)."""
         return bool(self.queue)
 
-    def deliver_next(self, deadline: float = float("inf")) -> bool:
+    def send_next(self, deadline: float = float("inf")) -> bool:
         """Send the first undelivered entry, retrying 5xx / timeouts with backoff (Retry-After honoured)
         until it goes through, the deadline, or close(). True when it is settled (delivered, or dropped
         on a 4xx); False when it is still to be sent."""
@@ -4608,12 +4628,11 @@ class LogShipper:
             record = self.queue[0]
         failures = 0
         while True:
-            outcome = self._deliver(record, deadline)
+            outcome = self._send(record, deadline)
             if outcome is not None:
                 break
             failures += 1
-            pause = random.uniform(0.5, 1.0) * min(LOG_BACKOFF_MAX, LOG_BACKOFF_FIRST * 2 ** (failures - 1))
-            pause = max(pause, self._retry_after or 0.0)
+            pause = LOG_BACKOFF.pause(failures, self._retry_after)
             if time.monotonic() + pause >= deadline or self._stop.wait(pause):
                 return False
         with self._lock:
@@ -4622,7 +4641,7 @@ class LogShipper:
                 self.outbox.mark(record["id"], "sent" if outcome else "refused")
         return True
 
-    def _deliver(self, record: dict[str, Any], deadline: float = float("inf")) -> Optional[bool]:
+    def _send(self, record: dict[str, Any], deadline: float = float("inf")) -> Optional[bool]:
         """One attempt, within the deadline too: True delivered, False dropped (4xx), None to be retried."""
         assert self.orch is not None
         level = record.get("level") if record.get("level") in LOG_LEVELS else "info"
@@ -4673,7 +4692,7 @@ class LogShipper:
             self.queue.clear()
         logger.warning("Job %s: %d log entries older than %g days were never delivered; given up (they stay in %s)",
                        self.job_guid, len(left), OUTBOX_GIVE_UP_DAYS, self.outbox.path)
-        self._deliver({"level": "warning", "message": f"{len(left)} log entries of this job could not be delivered "
+        self._send({"level": "warning", "message": f"{len(left)} log entries of this job could not be delivered "
                                                        f"within {OUTBOX_GIVE_UP_DAYS:g} days and were dropped"})
         with self._lock, contextlib.suppress(OSError):
             for record in left:
@@ -4769,7 +4788,7 @@ def job_log_outbox(folder: str) -> Outbox:
     return Outbox(os.path.join(folder, LOG_OUTBOX), durable=False, done_path=os.path.join(folder, LOG_OUTBOX_DONE))
 
 
-def deliver_log_backlog(cfg: Config, orch: Optional[Orchestrator], deadline: float, exclude: str = "",
+def send_log_backlog(cfg: Config, orch: Optional[Orchestrator], deadline: float, exclude: str = "",
                         stop: Optional[threading.Event] = None, wake: Optional[threading.Event] = None) -> bool:
     """Earlier jobs' log entries still undelivered (an outage, the end of a run, a crash), oldest job first,
     until the deadline; the rest waits for the next round. True when something was delivered or tried.
@@ -4792,7 +4811,7 @@ def deliver_log_backlog(cfg: Config, orch: Optional[Orchestrator], deadline: flo
         if stop is not None:
             shipper._stop = stop
         worked = True
-        if not shipper.deliver_until(deadline):
+        if not shipper.send_until(deadline):
             if shipper.queue and Outbox.expired(shipper.queue[0]) and not shipper._stop.is_set():
                 shipper.give_up()
                 continue
