@@ -1502,6 +1502,7 @@ class Outbox:
 
     def _write(self, line: str, durable: bool) -> None:
         data = (line + "\n").encode("utf-8")
+        new = durable and not os.path.exists(self.path)
         with self._lock, open_retrying(self.path, "a+b") as f, appending_lock(f):
             end = f.seek(0, os.SEEK_END)
             if end:
@@ -1512,7 +1513,7 @@ class Outbox:
                 raise OSError(28, "No space left on device (short write)", self.path)
             if durable:
                 os.fsync(f.fileno())
-        if durable and end == 0:
+        if new:
             fsync_folder(os.path.dirname(self.path) or ".")
 
     # --- reading ---
@@ -2172,12 +2173,16 @@ def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psut
 
     The tree walk misses a grandchild whose parent already exited (Windows never re-parents, POSIX
     re-parents to init); the marker, inherited by every descendant, finds those. Processes of other
-    users and of other jobs never match.
+    users and of other jobs never match. Only processes created after the robot (when it is known) can
+    carry its job's marker: the others' environments are not read (each read is a system call or more,
+    and a terminal server runs thousands of processes).
     """
     found: dict[int, psutil.Process] = {}
     me = os.getpid()
+    since = 0.0
     if root is not None:
         with contextlib.suppress(*PROCESS_ERRORS):
+            since = root.create_time() - 1.0  # the clock's granularity, with room to spare
             if root.is_running():  # also false when the PID was recycled (create time differs)
                 found[root.pid] = root
                 for child in root.children(recursive=True):
@@ -2188,6 +2193,9 @@ def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psut
             for proc in psutil.process_iter():
                 if proc.pid == me or proc.pid in found:
                     continue
+                with contextlib.suppress(*PROCESS_ERRORS):
+                    if proc.create_time() < since:  # cached by psutil: no new system call
+                        continue
                 # Other users' processes refuse environ() (AccessDenied) on both platforms, cheaply; the
                 # user check (a name lookup) runs only for a match, which also keeps an admin account
                 # from touching other users' processes.
