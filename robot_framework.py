@@ -14,12 +14,15 @@ Importing the module does nothing else (no logging set-up, no network, no signal
 Also: `--install-task` / `--uninstall-task` register the Task Scheduler task that starts it at logon;
 `--prepare-envs` builds the robots' environments ahead of their jobs.
 
-The sections, in order: Robot API (the public contract) · Errors · Configuration · Logging · Identity ·
-call deadlines and size limits · the Orchestrator API · Retries · Robot API internals · per-robot files
-(lock, running-job state, journal) · killing everything a job started · Robot environments (declared
-packages, built once per machine) · Evidence (a hung robot's stack, screen, processes) · Running one job
-· the main loop · the job's story in the Orchestrator (log shipping) · the scheduled task · log-off and
-process plumbing.
+The sections, in order: Robot API (the public contract) · Robot API internals (the task ledger, the
+queue lock, secrets masked) · Errors · Configuration · Logging · Identity · call deadlines and size
+limits · the Orchestrator API · Retries (one Backoff policy) · the Outbox (every call that must survive
+a crash, an outage or a full disk: final statuses, task records, log entries) · per-robot files (lock,
+running-job state, journal) · killing everything a job started · Robot environments (declared packages,
+built once per machine) · Evidence (a hung robot's stack, screen, processes) · Running one job (its
+folder and start; supervision; steps 3 to 5) · A job's end (JobEnd: final status, task outcomes, story;
+crash recovery) · the main loop · the job's story in the Orchestrator (log shipping) · the scheduled
+task · log-off and process plumbing.
 
 Windows is the target platform, Linux is where the test suite runs; comments marked "Windows:" say
 where behaviour differs and why.
@@ -484,6 +487,365 @@ def current_task() -> Optional[dict[str, Any]]:
     decoded = decode_task(task)
     decoded.pop("_bad_parameters", None)
     return decoded
+
+
+# =================================================================================================
+# Robot API internals (the robot's own process)
+# =================================================================================================
+class EmptyNotFound(NotFoundError):
+    """A 404 with an empty body: for a queue, some servers' way of saying it holds no task."""
+
+
+_robot_local = threading.local()  # one Orchestrator per robot thread: a requests.Session is not thread-safe
+_secrets: set[str] = set()  # passwords this process has seen; log() masks them
+
+
+def robot_orchestrator() -> Orchestrator:
+    orch = getattr(_robot_local, "orch", None)
+    if orch is None:
+        path = os.environ.get(ENV_CONFIG_FILE)
+        if not path:
+            raise RobotApiError(f"the robot API needs the framework's config: run this robot through "
+                                f"robot_framework.py, or set {ENV_CONFIG_FILE} to its config file")
+        try:
+            cfg, _warnings = load_config(path)
+        except ConfigError as e:
+            raise RobotApiError(f"robot API: {e}") from None
+        orch = _robot_local.orch = Orchestrator(cfg)
+    return orch
+
+
+def robot_call(what: str, method: str, endpoint: str, fields: Optional[dict[str, Any]] = None, *,
+               idempotent: bool = True, secret: bool = False, empty_ok: bool = False) -> Any:
+    """One robot API call with the framework's policy: deadline, size limit, retries for idempotent calls."""
+    orch = robot_orchestrator()
+    where = f"{what} on {orch.cfg.host}"
+
+    def attempt() -> Any:
+        try:
+            return orch.call(method, endpoint, fields, secret=secret, empty_ok=empty_ok)
+        except OrchestratorError as e:
+            if not idempotent and not isinstance(e, RequestNotSent):
+                e.transient = False  # it may have been done: never send it twice
+            raise
+
+    try:
+        return with_retries(where, attempt, orch.cfg.retry_seconds)
+    except RequestRejected as e:
+        if e.status == 404:
+            if empty_ok and e.body.strip() in (b"", b"null", b"{}", b"[]"):
+                raise EmptyNotFound(f"{what}: not found on {orch.cfg.host} (HTTP 404, empty answer)") from None
+            raise NotFoundError(f"{what}: not found on {orch.cfg.host} (HTTP 404)") from None
+        raise RobotApiError(f"{where}: {e}") from None
+    except Unreachable as e:
+        raise ServerUnavailable(f"{where}: {e}") from None
+    except OrchestratorError as e:
+        raise (ServerUnavailable if e.transient else RobotApiError)(f"{where}: {e}") from None
+
+
+class ServerUnavailable(RobotApiError):
+    """The Orchestrator could not be reached, or kept failing, for retry_seconds (not a rejection)."""
+
+
+# --- queue tasks: the ledger and the lock ---
+_task_reported: set[str] = set()  # tasks whose outcome the robot set itself (`with task:` keeps it)
+
+
+@functools.cache
+def task_ledger(path: str) -> Outbox:
+    return Outbox(path)
+
+
+def ledger_record(record: dict[str, Any]) -> Optional[str]:
+    """A task call on disk in the job's task ledger (ROBOT_TASKS_FILE, an Outbox) before it is made.
+
+    Records: {"task": guid, "status": n}, the take (In progress) included. The framework reads the ledger
+    when the job ends (send_task_outcomes). Returns the record's id; None outside the framework. Raises
+    RobotApiError when the ledger cannot be written (a full disk).
+    """
+    path = os.environ.get(ENV_TASKS_FILE)
+    if not path:
+        return None
+    try:
+        return task_ledger(path).append(record)["id"]
+    except OSError as e:
+        raise RobotApiError(f"cannot write the job's task ledger {path}: {describe_os_error(e)}") from None
+
+
+def ledger_mark(rid: Optional[str], how: str = "sent", durable: bool = False) -> None:
+    """Settle a ledger record; a mark that cannot be written only means the call is made again at job end."""
+    path = os.environ.get(ENV_TASKS_FILE)
+    if rid and path:
+        with contextlib.suppress(OSError):
+            task_ledger(path).mark(rid, how, durable)
+
+
+def take_task(queue: str) -> Optional[Task]:
+    """lastTask, then In progress (the caller holds the queue lock).
+
+    Intent before effect: the take is in the ledger before In progress is sent, and marked once it is
+    acknowledged (durably). A take left unmarked (the robot killed or stopped during the call, or the
+    server unreachable) may or may not have happened: the job's end puts that task back to New.
+    """
+    what = f"queue {queue!r}"
+    try:
+        body = robot_call(what, "GET", f"/api/queue/lastTask/{url_part(queue)}", empty_ok=True)
+    except EmptyNotFound:
+        return None  # a 404 without a word is how some servers say "nothing queued"
+    if not isinstance(body, dict) or not body:
+        return None  # empty body, null or {}: the queue is empty
+    task = Task(decode_task(body))
+    guid = task.get("guid")
+    if not isinstance(guid, str) or not guid:
+        raise RobotApiError(f"{what}: the Orchestrator answered a task without a guid: {clean(body)}")
+    rid = ledger_record({"task": guid, "status": TASK_IN_PROGRESS, "name": task.get("name"), "queue": queue})
+    try:
+        send_task_status(guid, TASK_IN_PROGRESS)
+    except ServerUnavailable:
+        raise  # unmarked: it may have reached the server
+    except RobotApiError:
+        ledger_mark(rid, "refused", durable=True)  # the server said no: nothing was taken
+        raise
+    ledger_mark(rid, durable=True)  # a lost mark would put a task the robot works on back to New
+    return task
+
+
+QUEUE_LOCK_WAIT = 300.0  # seconds a robot waits for another robot's take (two calls, each with retries)
+WAIT_OBJECT_0, WAIT_ABANDONED, WAIT_TIMEOUT = 0, 0x80, 0x102  # WaitForSingleObject's answers
+
+
+@contextlib.contextmanager
+def queue_lock(queue: str) -> Iterator[None]:
+    """One robot at a time takes from `queue` on this machine, whatever account it runs as.
+
+    The Orchestrator's take is two calls (lastTask, then In progress): two robots in between would get
+    the same task. The lock is per queue reference: robots must name a queue the same way (name or GUID)
+    to share it.
+    """
+    name = "robot_framework-queue-" + hashlib.sha256(str(queue).encode("utf-8")).hexdigest()[:16]
+    held = False
+    try:
+        with machine_lock(name, tempfile.gettempdir(), QUEUE_LOCK_WAIT):
+            held = True
+            yield
+    except LockTimeout:
+        raise RobotApiError(f"queue {queue!r}: another robot on this machine held the queue's lock "
+                            f"for {QUEUE_LOCK_WAIT:g} s") from None
+    except OSError as e:
+        if held:
+            raise  # the robot's own work under the lock failed, not the lock
+        raise RobotApiError(f"queue {queue!r}: cannot take the queue's lock: {describe_os_error(e)}") from None
+
+
+class LockTimeout(Exception):
+    """machine_lock() waited its whole `wait` for another holder, or was cancelled."""
+
+
+
+@contextlib.contextmanager
+def machine_lock(name: str, folder: str, wait: Optional[float],
+                 cancel: Optional[threading.Event] = None) -> Iterator[None]:
+    """A lock every account of this machine shares (a queue's take, an environment's build).
+
+    Windows: a named mutex Global\\<name> (the Global namespace is shared by every session of a terminal
+    server) with a DACL that lets every account use it. POSIX: a file lock on <folder>/<name>.lock. Both
+    are released by the OS when their holder dies. wait: seconds before LockTimeout (None: for ever, or
+    until `cancel` is set). Waits in slices, so Ctrl+C or a soft stop still reaches a waiting main thread.
+    """
+    deadline = None if wait is None else time.monotonic() + wait
+
+    def give_up() -> bool:
+        return (deadline is not None and time.monotonic() > deadline) or (cancel is not None and cancel.is_set())
+
+    if IS_WINDOWS:
+        with windows_global_mutex(name, give_up):
+            yield
+        return
+    import fcntl
+
+    fd = open_shared_lock_file(os.path.join(folder, name + ".lock"))
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if give_up():
+                    raise LockTimeout(f"lock {name} held by another process") from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # also releases the lock
+
+
+def open_shared_lock_file(path: str) -> int:
+    """POSIX: open (or create) a lock file other accounts can open too.
+
+    An existing file is opened without O_CREAT: in a sticky world-writable folder (/tmp) with
+    fs.protected_regular on (the systemd default), O_CREAT on another account's file is refused even
+    though plain O_RDWR is allowed.
+    """
+    while True:
+        with contextlib.suppress(FileNotFoundError):
+            return os.open(path, os.O_RDWR)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue  # another process created it in between: open theirs
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o666)  # the umask narrowed the mode: let the other accounts open it too
+        return fd
+
+
+@functools.cache
+def windows_api() -> Any:
+    """Windows: kernel32, user32, gdi32 and advapi32, loaded once, with every prototype this file relies
+    on declared here (one place to check against the Windows headers). Handles are pointer-sized: without
+    a declared type ctypes would pass and return them as 32-bit ints, cutting 64-bit handles."""
+    import ctypes
+    import types
+    from ctypes import wintypes
+
+    dlls = types.SimpleNamespace(**{name: ctypes.WinDLL(name, use_last_error=True)
+                                    for name in ("kernel32", "user32", "gdi32", "advapi32")})
+    handle, pointer, dword = wintypes.HANDLE, ctypes.c_void_p, wintypes.DWORD
+    prototypes = {  # "dll.Function": (restype, argtypes); None: left as ctypes' default
+        "kernel32.CreateMutexW": (handle, None),
+        "kernel32.WaitForSingleObject": (None, [handle, dword]),
+        "kernel32.ReleaseMutex": (None, [handle]),
+        "kernel32.CloseHandle": (None, [handle]),
+        "kernel32.OpenEventW": (handle, None),
+        "kernel32.SetEvent": (None, [handle]),
+        "kernel32.CreateJobObjectW": (handle, [pointer, wintypes.LPCWSTR]),
+        "kernel32.TerminateJobObject": (None, [handle, wintypes.UINT]),
+        "kernel32.AssignProcessToJobObject": (None, [handle, handle]),
+        "kernel32.SetInformationJobObject": (None, [handle, ctypes.c_int, pointer, dword]),
+        "kernel32.GetCurrentProcess": (handle, None),
+        "kernel32.GetStdHandle": (handle, None),
+        "kernel32.SetStdHandle": (None, [dword, handle]),
+        "kernel32.GetModuleHandleW": (wintypes.HMODULE, None),
+        "user32.DefWindowProcW": (ctypes.c_ssize_t, [wintypes.HWND, wintypes.UINT, wintypes.WPARAM, wintypes.LPARAM]),
+        "user32.CreateWindowExW": (wintypes.HWND, [dword, wintypes.LPCWSTR, wintypes.LPCWSTR, dword, ctypes.c_int,
+                                                   ctypes.c_int, ctypes.c_int, ctypes.c_int, wintypes.HWND,
+                                                   wintypes.HMENU, wintypes.HINSTANCE, wintypes.LPVOID]),
+        "user32.GetDC": (pointer, None),
+        "user32.ReleaseDC": (None, [pointer, pointer]),
+        "gdi32.CreateCompatibleDC": (pointer, [pointer]),
+        "gdi32.CreateCompatibleBitmap": (pointer, [pointer, ctypes.c_int, ctypes.c_int]),
+        "gdi32.SelectObject": (pointer, [pointer, pointer]),
+        "gdi32.DeleteObject": (None, [pointer]),
+        "gdi32.DeleteDC": (None, [pointer]),
+    }
+    for name, (restype, argtypes) in prototypes.items():
+        dll, function = name.split(".")
+        declared = getattr(getattr(dlls, dll), function)
+        if restype is not None:
+            declared.restype = restype
+        if argtypes is not None:
+            declared.argtypes = argtypes
+    return dlls
+
+
+def open_global_mutex(name: str) -> tuple[Any, int]:
+    """Windows: (kernel32, handle) of the named mutex Global\\<name>, created with a DACL that lets every
+    account open it (the default DACL would admit only its creator). The Global namespace is shared by
+    every session of a terminal server, where robot accounts live side by side."""
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32, advapi32 = windows_api().kernel32, windows_api().advapi32
+
+    class SecurityAttributes(ctypes.Structure):
+        _fields_ = [("nLength", wintypes.DWORD), ("lpSecurityDescriptor", ctypes.c_void_p),
+                    ("bInheritHandle", wintypes.BOOL)]
+
+    descriptor = ctypes.c_void_p()
+    if not advapi32.ConvertStringSecurityDescriptorToSecurityDescriptorW("D:(A;;GA;;;WD)", 1,
+                                                                         ctypes.byref(descriptor), None):
+        raise OSError(ctypes.get_last_error(), "cannot build the mutex's security descriptor")
+    attributes = SecurityAttributes(ctypes.sizeof(SecurityAttributes), descriptor, False)
+    handle = kernel32.CreateMutexW(ctypes.byref(attributes), False, "Global\\" + name)
+    error = ctypes.get_last_error()
+    kernel32.LocalFree(descriptor)
+    if not handle:
+        raise OSError(error, f"cannot open mutex Global\\{name} (WinError {error})")
+    return kernel32, handle
+
+
+@contextlib.contextmanager
+def windows_global_mutex(name: str, give_up: Callable[[], bool]) -> Iterator[None]:
+    kernel32, handle = open_global_mutex(name)
+    try:
+        while True:  # in slices, so Ctrl+C / a soft stop still reaches the waiting main thread
+            result = kernel32.WaitForSingleObject(handle, 200)
+            if result in (WAIT_OBJECT_0, WAIT_ABANDONED):  # abandoned: its holder died, it is ours now
+                break
+            if result != WAIT_TIMEOUT:
+                raise OSError(f"waiting for mutex Global\\{name} failed (result {result})")
+            if give_up():
+                raise LockTimeout(f"mutex Global\\{name} held by another process")
+        try:
+            yield
+        finally:
+            kernel32.ReleaseMutex(handle)
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+def url_part(name: str) -> str:
+    """A name or GUID as one URL path segment: names are untrusted and may hold '/', '?', spaces."""
+    return urllib.parse.quote(str(name), safe="")
+
+
+def is_guid(text: str) -> bool:
+    try:
+        uuid.UUID(str(text))
+        return True
+    except ValueError:
+        return False
+
+
+def field_of(fields: dict[str, Any], name: str) -> Any:
+    """A field whatever its casing (the Orchestrator's pages spell guid, Guid and GUID)."""
+    for key, value in fields.items():
+        if isinstance(key, str) and key.lower() == name.lower():
+            return value
+    return None
+
+
+def decode_task(task: dict[str, Any]) -> dict[str, Any]:
+    """A task with `guid`, `name`, `status` under their lowercase names and `parameters` decoded to a dict."""
+    decoded = dict(task)
+    for name in ("guid", "name", "status"):
+        if name not in decoded and field_of(task, name) is not None:
+            decoded[name] = field_of(task, name)
+    parameters = decode_nested(field_of(task, "parameters"))
+    decoded["parameters"] = parameters if isinstance(parameters, dict) else {}
+    if not isinstance(parameters, dict) and parameters not in (None, ""):
+        decoded["_bad_parameters"] = True  # next_task() fails such a task instead of handing it out
+    return decoded
+
+
+def redact(text: str) -> str:
+    """Passwords this process has seen, masked in every form they are commonly printed in."""
+    return mask_secrets(text, _secrets)
+
+
+def secret_forms(secret: str) -> set[str]:
+    """A secret as it appears printed plainly, inside a printed dict or list (repr: backslashes and quotes
+    escaped), JSON-encoded, URL-encoded (a form body or query string), or base64-encoded (Basic auth)."""
+    forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret, safe=""),
+             base64.b64encode(secret.encode("utf-8")).decode("ascii")}
+    return {form for form in forms if len(form) >= 4}  # a one-letter "password" would mask every word
+
+
+def mask_secrets(text: str, secrets: Any, ignore_case: bool = False) -> str:
+    """Every form (secret_forms) of every secret replaced by ***, longest first."""
+    forms = sorted({form for secret in secrets if secret for form in secret_forms(secret)}, key=len, reverse=True)
+    if not forms:
+        return text
+    return re.sub("|".join(map(re.escape, forms)), "***", text, flags=re.IGNORECASE if ignore_case else 0)
 
 
 # =================================================================================================
@@ -1676,321 +2038,6 @@ def appending_lock(f: Any) -> Iterator[None]:
 
 
 # =================================================================================================
-# Robot API internals (the robot's own process)
-# =================================================================================================
-class EmptyNotFound(NotFoundError):
-    """A 404 with an empty body: for a queue, some servers' way of saying it holds no task."""
-
-
-_robot_local = threading.local()  # one Orchestrator per robot thread: a requests.Session is not thread-safe
-_secrets: set[str] = set()  # passwords this process has seen; log() masks them
-
-
-def robot_orchestrator() -> Orchestrator:
-    orch = getattr(_robot_local, "orch", None)
-    if orch is None:
-        path = os.environ.get(ENV_CONFIG_FILE)
-        if not path:
-            raise RobotApiError(f"the robot API needs the framework's config: run this robot through "
-                                f"robot_framework.py, or set {ENV_CONFIG_FILE} to its config file")
-        try:
-            cfg, _warnings = load_config(path)
-        except ConfigError as e:
-            raise RobotApiError(f"robot API: {e}") from None
-        orch = _robot_local.orch = Orchestrator(cfg)
-    return orch
-
-
-def robot_call(what: str, method: str, endpoint: str, fields: Optional[dict[str, Any]] = None, *,
-               idempotent: bool = True, secret: bool = False, empty_ok: bool = False) -> Any:
-    """One robot API call with the framework's policy: deadline, size limit, retries for idempotent calls."""
-    orch = robot_orchestrator()
-    where = f"{what} on {orch.cfg.host}"
-
-    def attempt() -> Any:
-        try:
-            return orch.call(method, endpoint, fields, secret=secret, empty_ok=empty_ok)
-        except OrchestratorError as e:
-            if not idempotent and not isinstance(e, RequestNotSent):
-                e.transient = False  # it may have been done: never send it twice
-            raise
-
-    try:
-        return with_retries(where, attempt, orch.cfg.retry_seconds)
-    except RequestRejected as e:
-        if e.status == 404:
-            if empty_ok and e.body.strip() in (b"", b"null", b"{}", b"[]"):
-                raise EmptyNotFound(f"{what}: not found on {orch.cfg.host} (HTTP 404, empty answer)") from None
-            raise NotFoundError(f"{what}: not found on {orch.cfg.host} (HTTP 404)") from None
-        raise RobotApiError(f"{where}: {e}") from None
-    except Unreachable as e:
-        raise ServerUnavailable(f"{where}: {e}") from None
-    except OrchestratorError as e:
-        raise (ServerUnavailable if e.transient else RobotApiError)(f"{where}: {e}") from None
-
-
-class ServerUnavailable(RobotApiError):
-    """The Orchestrator could not be reached, or kept failing, for retry_seconds (not a rejection)."""
-
-
-# --- queue tasks: the ledger and the lock ---
-_task_reported: set[str] = set()  # tasks whose outcome the robot set itself (`with task:` keeps it)
-
-
-@functools.cache
-def task_ledger(path: str) -> Outbox:
-    return Outbox(path)
-
-
-def ledger_record(record: dict[str, Any]) -> Optional[str]:
-    """A task call on disk in the job's task ledger (ROBOT_TASKS_FILE, an Outbox) before it is made.
-
-    Records: {"task": guid, "status": n}, the take (In progress) included. The framework reads the ledger
-    when the job ends (send_task_outcomes). Returns the record's id; None outside the framework. Raises
-    RobotApiError when the ledger cannot be written (a full disk).
-    """
-    path = os.environ.get(ENV_TASKS_FILE)
-    if not path:
-        return None
-    try:
-        return task_ledger(path).append(record)["id"]
-    except OSError as e:
-        raise RobotApiError(f"cannot write the job's task ledger {path}: {describe_os_error(e)}") from None
-
-
-def ledger_mark(rid: Optional[str], how: str = "sent", durable: bool = False) -> None:
-    """Settle a ledger record; a mark that cannot be written only means the call is made again at job end."""
-    path = os.environ.get(ENV_TASKS_FILE)
-    if rid and path:
-        with contextlib.suppress(OSError):
-            task_ledger(path).mark(rid, how, durable)
-
-
-def take_task(queue: str) -> Optional[Task]:
-    """lastTask, then In progress (the caller holds the queue lock).
-
-    Intent before effect: the take is in the ledger before In progress is sent, and marked once it is
-    acknowledged (durably). A take left unmarked (the robot killed or stopped during the call, or the
-    server unreachable) may or may not have happened: the job's end puts that task back to New.
-    """
-    what = f"queue {queue!r}"
-    try:
-        body = robot_call(what, "GET", f"/api/queue/lastTask/{url_part(queue)}", empty_ok=True)
-    except EmptyNotFound:
-        return None  # a 404 without a word is how some servers say "nothing queued"
-    if not isinstance(body, dict) or not body:
-        return None  # empty body, null or {}: the queue is empty
-    task = Task(decode_task(body))
-    guid = task.get("guid")
-    if not isinstance(guid, str) or not guid:
-        raise RobotApiError(f"{what}: the Orchestrator answered a task without a guid: {clean(body)}")
-    rid = ledger_record({"task": guid, "status": TASK_IN_PROGRESS, "name": task.get("name"), "queue": queue})
-    try:
-        send_task_status(guid, TASK_IN_PROGRESS)
-    except ServerUnavailable:
-        raise  # unmarked: it may have reached the server
-    except RobotApiError:
-        ledger_mark(rid, "refused", durable=True)  # the server said no: nothing was taken
-        raise
-    ledger_mark(rid, durable=True)  # a lost mark would put a task the robot works on back to New
-    return task
-
-
-QUEUE_LOCK_WAIT = 300.0  # seconds a robot waits for another robot's take (two calls, each with retries)
-WAIT_OBJECT_0, WAIT_ABANDONED, WAIT_TIMEOUT = 0, 0x80, 0x102  # WaitForSingleObject's answers
-
-
-@contextlib.contextmanager
-def queue_lock(queue: str) -> Iterator[None]:
-    """One robot at a time takes from `queue` on this machine, whatever account it runs as.
-
-    The Orchestrator's take is two calls (lastTask, then In progress): two robots in between would get
-    the same task. The lock is per queue reference: robots must name a queue the same way (name or GUID)
-    to share it.
-    """
-    name = "robot_framework-queue-" + hashlib.sha256(str(queue).encode("utf-8")).hexdigest()[:16]
-    held = False
-    try:
-        with machine_lock(name, tempfile.gettempdir(), QUEUE_LOCK_WAIT):
-            held = True
-            yield
-    except LockTimeout:
-        raise RobotApiError(f"queue {queue!r}: another robot on this machine held the queue's lock "
-                            f"for {QUEUE_LOCK_WAIT:g} s") from None
-    except OSError as e:
-        if held:
-            raise  # the robot's own work under the lock failed, not the lock
-        raise RobotApiError(f"queue {queue!r}: cannot take the queue's lock: {describe_os_error(e)}") from None
-
-
-class LockTimeout(Exception):
-    """machine_lock() waited its whole `wait` for another holder, or was cancelled."""
-
-
-
-@contextlib.contextmanager
-def machine_lock(name: str, folder: str, wait: Optional[float],
-                 cancel: Optional[threading.Event] = None) -> Iterator[None]:
-    """A lock every account of this machine shares (a queue's take, an environment's build).
-
-    Windows: a named mutex Global\\<name> (the Global namespace is shared by every session of a terminal
-    server) with a DACL that lets every account use it. POSIX: a file lock on <folder>/<name>.lock. Both
-    are released by the OS when their holder dies. wait: seconds before LockTimeout (None: for ever, or
-    until `cancel` is set). Waits in slices, so Ctrl+C or a soft stop still reaches a waiting main thread.
-    """
-    deadline = None if wait is None else time.monotonic() + wait
-
-    def give_up() -> bool:
-        return (deadline is not None and time.monotonic() > deadline) or (cancel is not None and cancel.is_set())
-
-    if IS_WINDOWS:
-        with windows_global_mutex(name, give_up):
-            yield
-        return
-    import fcntl
-
-    fd = open_shared_lock_file(os.path.join(folder, name + ".lock"))
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if give_up():
-                    raise LockTimeout(f"lock {name} held by another process") from None
-                time.sleep(0.02)
-        yield
-    finally:
-        os.close(fd)  # also releases the lock
-
-
-def open_shared_lock_file(path: str) -> int:
-    """POSIX: open (or create) a lock file other accounts can open too.
-
-    An existing file is opened without O_CREAT: in a sticky world-writable folder (/tmp) with
-    fs.protected_regular on (the systemd default), O_CREAT on another account's file is refused even
-    though plain O_RDWR is allowed.
-    """
-    while True:
-        with contextlib.suppress(FileNotFoundError):
-            return os.open(path, os.O_RDWR)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue  # another process created it in between: open theirs
-        with contextlib.suppress(OSError):
-            os.fchmod(fd, 0o666)  # the umask narrowed the mode: let the other accounts open it too
-        return fd
-
-
-def open_global_mutex(name: str) -> tuple[Any, int]:
-    """Windows: (kernel32, handle) of the named mutex Global\\<name>, created with a DACL that lets every
-    account open it (the default DACL would admit only its creator). The Global namespace is shared by
-    every session of a terminal server, where robot accounts live side by side."""
-    import ctypes
-    from ctypes import wintypes
-
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
-    kernel32.CreateMutexW.restype = wintypes.HANDLE
-    kernel32.WaitForSingleObject.argtypes = [wintypes.HANDLE, wintypes.DWORD]
-    kernel32.ReleaseMutex.argtypes = [wintypes.HANDLE]
-    kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
-
-    class SecurityAttributes(ctypes.Structure):
-        _fields_ = [("nLength", wintypes.DWORD), ("lpSecurityDescriptor", ctypes.c_void_p),
-                    ("bInheritHandle", wintypes.BOOL)]
-
-    descriptor = ctypes.c_void_p()
-    if not advapi32.ConvertStringSecurityDescriptorToSecurityDescriptorW("D:(A;;GA;;;WD)", 1,
-                                                                         ctypes.byref(descriptor), None):
-        raise OSError(ctypes.get_last_error(), "cannot build the mutex's security descriptor")
-    attributes = SecurityAttributes(ctypes.sizeof(SecurityAttributes), descriptor, False)
-    handle = kernel32.CreateMutexW(ctypes.byref(attributes), False, "Global\\" + name)
-    error = ctypes.get_last_error()
-    kernel32.LocalFree(descriptor)
-    if not handle:
-        raise OSError(error, f"cannot open mutex Global\\{name} (WinError {error})")
-    return kernel32, handle
-
-
-@contextlib.contextmanager
-def windows_global_mutex(name: str, give_up: Callable[[], bool]) -> Iterator[None]:
-    kernel32, handle = open_global_mutex(name)
-    try:
-        while True:  # in slices, so Ctrl+C / a soft stop still reaches the waiting main thread
-            result = kernel32.WaitForSingleObject(handle, 200)
-            if result in (WAIT_OBJECT_0, WAIT_ABANDONED):  # abandoned: its holder died, it is ours now
-                break
-            if result != WAIT_TIMEOUT:
-                raise OSError(f"waiting for mutex Global\\{name} failed (result {result})")
-            if give_up():
-                raise LockTimeout(f"mutex Global\\{name} held by another process")
-        try:
-            yield
-        finally:
-            kernel32.ReleaseMutex(handle)
-    finally:
-        kernel32.CloseHandle(handle)
-
-
-def url_part(name: str) -> str:
-    """A name or GUID as one URL path segment: names are untrusted and may hold '/', '?', spaces."""
-    return urllib.parse.quote(str(name), safe="")
-
-
-def is_guid(text: str) -> bool:
-    try:
-        uuid.UUID(str(text))
-        return True
-    except ValueError:
-        return False
-
-
-def field_of(fields: dict[str, Any], name: str) -> Any:
-    """A field whatever its casing (the Orchestrator's pages spell guid, Guid and GUID)."""
-    for key, value in fields.items():
-        if isinstance(key, str) and key.lower() == name.lower():
-            return value
-    return None
-
-
-def decode_task(task: dict[str, Any]) -> dict[str, Any]:
-    """A task with `guid`, `name`, `status` under their lowercase names and `parameters` decoded to a dict."""
-    decoded = dict(task)
-    for name in ("guid", "name", "status"):
-        if name not in decoded and field_of(task, name) is not None:
-            decoded[name] = field_of(task, name)
-    parameters = decode_nested(field_of(task, "parameters"))
-    decoded["parameters"] = parameters if isinstance(parameters, dict) else {}
-    if not isinstance(parameters, dict) and parameters not in (None, ""):
-        decoded["_bad_parameters"] = True  # next_task() fails such a task instead of handing it out
-    return decoded
-
-
-def redact(text: str) -> str:
-    """Passwords this process has seen, masked in every form they are commonly printed in."""
-    return mask_secrets(text, _secrets)
-
-
-def secret_forms(secret: str) -> set[str]:
-    """A secret as it appears printed plainly, inside a printed dict or list (repr: backslashes and quotes
-    escaped), JSON-encoded, URL-encoded (a form body or query string), or base64-encoded (Basic auth)."""
-    forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
-             urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret, safe=""),
-             base64.b64encode(secret.encode("utf-8")).decode("ascii")}
-    return {form for form in forms if len(form) >= 4}  # a one-letter "password" would mask every word
-
-
-def mask_secrets(text: str, secrets: Any, ignore_case: bool = False) -> str:
-    """Every form (secret_forms) of every secret replaced by ***, longest first."""
-    forms = sorted({form for secret in secrets if secret for form in secret_forms(secret)}, key=len, reverse=True)
-    if not forms:
-        return text
-    return re.sub("|".join(map(re.escape, forms)), "***", text, flags=re.IGNORECASE if ignore_case else 0)
-
-
-# =================================================================================================
 # Per-robot files: single-instance lock, running-job state, journal of undelivered final statuses
 # =================================================================================================
 class RobotFiles:
@@ -2269,7 +2316,7 @@ def session_of(pid: int) -> Optional[int]:
     from ctypes import wintypes
 
     session = wintypes.DWORD()
-    if ctypes.WinDLL("kernel32").ProcessIdToSessionId(wintypes.DWORD(pid), ctypes.byref(session)):
+    if windows_api().kernel32.ProcessIdToSessionId(wintypes.DWORD(pid), ctypes.byref(session)):
         return session.value
     return None
 
@@ -2340,19 +2387,9 @@ class JobObject:
 
     def __init__(self, name: Optional[str] = None, kill_on_close: bool = False) -> None:
         import ctypes
-        from ctypes import wintypes
 
         self._ctypes = ctypes
-        self.kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-        self.kernel32.CreateJobObjectW.restype = wintypes.HANDLE
-        self.kernel32.CreateJobObjectW.argtypes = [ctypes.c_void_p, wintypes.LPCWSTR]
-        for function in ("TerminateJobObject", "AssignProcessToJobObject"):
-            getattr(self.kernel32, function).argtypes = [wintypes.HANDLE, wintypes.HANDLE if function[0] == "A"
-                                                         else wintypes.UINT]
-        self.kernel32.SetInformationJobObject.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p,
-                                                          wintypes.DWORD]
-        self.kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
-        self.kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+        self.kernel32 = windows_api().kernel32
         self.name = name
         self.handle = self.kernel32.CreateJobObjectW(None, name)
         if not self.handle:
@@ -3138,16 +3175,15 @@ def set_named_event(name: str) -> None:
     """Windows: signal the event a robot's bootstrap thread waits on (it then dumps the robot's stack)."""
     import ctypes
 
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    kernel32.OpenEventW.restype = ctypes.c_void_p
+    kernel32 = windows_api().kernel32
     handle = kernel32.OpenEventW(0x0002, False, name)  # EVENT_MODIFY_STATE
     if not handle:
         raise OSError(ctypes.get_last_error(), f"the robot has no event {name} (it has not started the "
                                                f"framework's bootstrap, or is not a Python robot)")
     try:
-        kernel32.SetEvent(ctypes.c_void_p(handle))
+        kernel32.SetEvent(handle)
     finally:
-        kernel32.CloseHandle(ctypes.c_void_p(handle))
+        kernel32.CloseHandle(handle)
 
 
 def process_tree_entry(procs: list[psutil.Process]) -> str:
@@ -3185,15 +3221,7 @@ def capture_screen(path: str) -> Optional[str]:
     import ctypes
     from ctypes import wintypes
 
-    user32, gdi32 = ctypes.WinDLL("user32"), ctypes.WinDLL("gdi32")
-    for function in (user32.GetDC, gdi32.CreateCompatibleDC, gdi32.CreateCompatibleBitmap, gdi32.SelectObject):
-        function.restype = ctypes.c_void_p
-    for function, arguments in ((gdi32.CreateCompatibleDC, [ctypes.c_void_p]),
-                                (gdi32.CreateCompatibleBitmap, [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]),
-                                (gdi32.SelectObject, [ctypes.c_void_p, ctypes.c_void_p]),
-                                (gdi32.DeleteObject, [ctypes.c_void_p]), (gdi32.DeleteDC, [ctypes.c_void_p]),
-                                (user32.ReleaseDC, [ctypes.c_void_p, ctypes.c_void_p])):
-        function.argtypes = arguments
+    user32, gdi32 = windows_api().user32, windows_api().gdi32
     x, y = user32.GetSystemMetrics(76), user32.GetSystemMetrics(77)  # SM_XVIRTUALSCREEN, SM_YVIRTUALSCREEN
     width, height = user32.GetSystemMetrics(78), user32.GetSystemMetrics(79)  # SM_CXVIRTUALSCREEN, ...CY...
     unavailable = "the session's desktop is not available (locked or disconnected)"
@@ -3259,7 +3287,7 @@ def png(width: int, height: int, rgb: bytes) -> bytes:
 
 
 # =================================================================================================
-# Running one job
+# Running one job: its folder, and the robot's start
 # =================================================================================================
 @dataclass
 class JobFiles:
@@ -3559,9 +3587,7 @@ def send_ctrl_break(pid: int) -> None:
     import ctypes
     from ctypes import wintypes
 
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    kernel32.GetStdHandle.restype = wintypes.HANDLE
-    kernel32.SetStdHandle.argtypes = [wintypes.DWORD, wintypes.HANDLE]
+    kernel32 = windows_api().kernel32
     # AttachConsole replaces this process's standard handles with the console's, and FreeConsole leaves
     # them pointing at a console that is gone: the next subprocess that inherits them (the log-off
     # command, taskkill) fails with WinError 6. They are put back as they were, and so are the console
@@ -3584,6 +3610,9 @@ def send_ctrl_break(pid: int) -> None:
             kernel32.SetConsoleCtrlHandler(handler, True)
 
 
+# =================================================================================================
+# Running one job: supervision (heartbeats, Abort, Stop, timeouts, the robot's exit)
+# =================================================================================================
 class HeartbeatWorker:
     """The one thread that talks to the Orchestrator while a robot runs, so supervision never waits on it.
 
@@ -3829,6 +3858,9 @@ def describe_exit(code: int) -> str:
     return f"exit code {code}"
 
 
+# =================================================================================================
+# Running one job: steps 3 to 5, however the job ends
+# =================================================================================================
 def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFiles, job: ConsumedJob) -> LogShipper:
     """Steps 3-5 for one consumed job: In Progress, run and supervise, final status.
 
@@ -4020,6 +4052,9 @@ def reap(proc: subprocess.Popen | EnvironmentBuild) -> None:
         proc.wait(timeout=5)
 
 
+# =================================================================================================
+# A job's end: final status, task outcomes, the story; crash recovery
+# =================================================================================================
 @dataclass
 class JobEnd:
     """Owns a job's end, whoever ends it (the robot's exit, Abort, a timeout, an interrupt, a restart after
@@ -5175,7 +5210,7 @@ def install_windows_console_handler() -> None:
         return True
 
     _console_handlers.append(handler)  # ctypes callbacks must stay referenced while installed
-    ctypes.windll.kernel32.SetConsoleCtrlHandler(handler, True)
+    windows_api().kernel32.SetConsoleCtrlHandler(handler, True)
 
 
 WM_QUERYENDSESSION = 0x0011
@@ -5206,17 +5241,9 @@ def session_window_loop(ready: threading.Event) -> None:
     import ctypes
     from ctypes import wintypes
 
-    user32 = ctypes.WinDLL("user32", use_last_error=True)
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    user32, kernel32 = windows_api().user32, windows_api().kernel32
     lresult = ctypes.c_ssize_t
     wndproc_type = ctypes.WINFUNCTYPE(lresult, wintypes.HWND, wintypes.UINT, wintypes.WPARAM, wintypes.LPARAM)
-    user32.DefWindowProcW.argtypes = [wintypes.HWND, wintypes.UINT, wintypes.WPARAM, wintypes.LPARAM]
-    user32.DefWindowProcW.restype = lresult
-    user32.CreateWindowExW.argtypes = [wintypes.DWORD, wintypes.LPCWSTR, wintypes.LPCWSTR, wintypes.DWORD,
-                                       ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, wintypes.HWND,
-                                       wintypes.HMENU, wintypes.HINSTANCE, wintypes.LPVOID]
-    user32.CreateWindowExW.restype = wintypes.HWND
-    kernel32.GetModuleHandleW.restype = wintypes.HMODULE
 
     class WndClass(ctypes.Structure):  # WNDCLASSW
         _fields_ = (("style", wintypes.UINT), ("lpfnWndProc", wndproc_type), ("cbClsExtra", ctypes.c_int),
