@@ -1056,6 +1056,12 @@ def load_config(path: str) -> tuple[Config, list[str]]:
     def folder(section: str, key: str) -> str:
         return os.path.normpath(os.path.join(base_dir, os.path.expandvars(raw(section, key))))
 
+    def choice(section: str, key: str, allowed: tuple[str, ...]) -> str:
+        text = raw(section, key).lower()
+        if text not in allowed:
+            fail(section, key, f"must be {', '.join(allowed[:-1])} or {allowed[-1]}, not {text!r}")
+        return text
+
     host = raw("orchestrator", "host").rstrip("/")
     parts = urlsplit(host)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -1092,15 +1098,9 @@ def load_config(path: str) -> tuple[Config, list[str]]:
         stop_interrupt = "false"
     elif stop_interrupt != "auto":
         fail("robot", "stop_interrupt", f"must be auto, true or false, not {stop_interrupt!r}")
-    installer = raw("robot", "installer").lower()
-    if installer not in ENV_INSTALLERS:
-        fail("robot", "installer", f"must be auto, uv or pip, not {installer!r}")
-    screenshots = raw("robot", "screenshots").lower()
-    if screenshots not in ("on_failure", "never"):
-        fail("robot", "screenshots", f"must be on_failure or never, not {screenshots!r}")
-    env_build = raw("robot", "env_build").lower()
-    if env_build not in ("auto", "never"):
-        fail("robot", "env_build", f"must be auto or never, not {env_build!r}")
+    installer = choice("robot", "installer", ENV_INSTALLERS)
+    screenshots = choice("robot", "screenshots", ("on_failure", "never"))
+    env_build = choice("robot", "env_build", ("auto", "never"))
     index_url = raw("robot", "index_url")
     if index_url and urlsplit(index_url).scheme not in ("http", "https"):
         fail("robot", "index_url", f"must be an http:// or https:// URL of a package index, not "
@@ -3700,7 +3700,7 @@ class HeartbeatWorker:
 
 
 def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files: JobFiles,
-                    heartbeats: HeartbeatWorker, wake: threading.Event, job_deadline: Optional[float],
+                    heartbeats: HeartbeatWorker, job_deadline: Optional[float],
                     soft_stop: bool = True) -> tuple[int, str, bool]:
     """Wait for the robot while the heartbeat worker talks to the Orchestrator.
 
@@ -3714,6 +3714,7 @@ def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files
     next_heartbeat = time.monotonic() + cfg.heartbeat_interval
     stop_deadline: Optional[float] = None
     idle = ProgressWatch(cfg.idle_timeout, files) if cfg.idle_timeout and soft_stop else None
+    wake = heartbeats.wake  # set by the heartbeat worker (an answer) and by the exit watcher
     watch_exit(proc, wake)
     while True:
         wake.clear()
@@ -3788,15 +3789,15 @@ class ProgressWatch:
         return now - self.since >= self.timeout
 
 
-def supervise_build(cfg: Config, job: ConsumedJob, proc: EnvironmentBuild, files: JobFiles, env: RobotEnvironment,
-                    heartbeats: HeartbeatWorker, wake: threading.Event, job_deadline: Optional[float],
-                    shipper: LogShipper) -> tuple[Optional[int], str]:
+def supervise_build(end: JobEnd, job: ConsumedJob, proc: EnvironmentBuild, files: JobFiles, env: RobotEnvironment,
+                    heartbeats: HeartbeatWorker, job_deadline: Optional[float]) -> tuple[Optional[int], str]:
     """The robot's environment build, supervised as a robot is.
 
     (None, "") once the environment is ready (the job log says built or reused); else the job's final
     status and reason: the installer's error line, or the Abort, Stop or job_timeout that ended it.
     """
-    status, reason, _ = supervise_robot(cfg, job, proc, files, heartbeats, wake, job_deadline, soft_stop=False)
+    cfg, shipper = end.cfg, end.shipper
+    status, reason, _ = supervise_robot(cfg, job, proc, files, heartbeats, job_deadline, soft_stop=False)
     marker = proc.marker
     if status == JOB_STATUS_SUCCESS and marker is not None:
         if marker.get("built_by") != job.guid:
@@ -3939,8 +3940,7 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
                                         f"requirement{'' if count == 1 else 's'} from {env.declared_in}, "
                                         f"{installer_name(cfg)})")
                     shipper.start()
-                    status, reason = supervise_build(cfg, job, proc, files, env, heartbeats, wake, job_deadline,
-                                                     shipper)
+                    status, reason = supervise_build(end, job, proc, files, env, heartbeats, job_deadline)
                     if status is None:
                         reap(proc)
                         proc = start_robot(cfg, job, files, script_args, cwd, job_object, env.path)
@@ -3953,7 +3953,7 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
                 shipper.add("info", f"Job started: robot script {job.name!r} on machine {identity.machine}, user "
                                     f"{identity.user or '?'}, pid {proc.pid}")
                 shipper.start()
-                status, reason, hung = supervise_robot(cfg, job, proc, files, heartbeats, wake, job_deadline)
+                status, reason, hung = supervise_robot(cfg, job, proc, files, heartbeats, job_deadline)
                 if hung or status == JOB_STATUS_FAILED:  # before the kill: where it was, what was on the screen
                     collect_evidence(cfg, job, proc, root, files, shipper, stack=hung)
             shipper.hold()  # log traffic waits until the final status is out

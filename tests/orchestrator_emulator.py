@@ -573,14 +573,15 @@ def demo() -> int:
     return 0 if code == 0 and emulator.jobs[0].status == 4 else 1
 
 
-def serve(port: int, guid: Optional[str], jobs: list[str], data: Optional[str], config: Optional[str],
-          stop_after: Optional[float] = None, abort_after: Optional[float] = None,
-          exit_when_idle: bool = False) -> int:
-    emulator = Emulator(robot_guid=guid, port=port)
+def serve(args: argparse.Namespace) -> int:
+    """--serve: the local workbench (port, guid, job, data, write_config, stop_after, abort_after,
+    exit_when_idle from the command line)."""
+    data, config, exit_when_idle = args.data, args.write_config, args.exit_when_idle
+    emulator = Emulator(robot_guid=args.guid, port=args.port)
     if data:
         emulator.load_data(data)
     emulator.start()
-    for name in jobs:
+    for name in args.job:
         emulator.add_job(name)
     say(f"Orchestrator emulator on {emulator.url}, robot GUID {emulator.robot_guid}")
     if config:
@@ -588,7 +589,7 @@ def serve(port: int, guid: Optional[str], jobs: list[str], data: Optional[str], 
                      **{"robot.heartbeat_interval": 2, "orchestrator.retry_seconds": 30})
         say(f"wrote {config}: python robot_framework.py --config {config} --once --no-logoff")
     show_services(emulator)
-    bench = Workbench(emulator, stop_after, abort_after, exit_when_idle)
+    bench = Workbench(emulator, args.stop_after, args.abort_after, exit_when_idle)
     say("Commands (type them here): stop, abort (the running job), job NAME (queue another), state, quit"
         + ("; exits by itself once every job has a final status" if exit_when_idle else "; Ctrl+C also quits"))
     return bench.run()
@@ -757,6 +758,5 @@ if __name__ == "__main__":
                         "here (scripts_dir robots/, logs beside it)")
     args = parser.parse_args()
     if args.serve:
-        sys.exit(serve(args.port, args.guid, args.job, args.data, args.write_config, args.stop_after,
-                       args.abort_after, args.exit_when_idle))
+        sys.exit(serve(args))
     sys.exit(demo())
