@@ -917,13 +917,15 @@ class MachineFault(Exception):
 # =================================================================================================
 @dataclass
 class Config:
+    """The loaded config.ini: one attribute per CONFIG_KEYS entry (below), typed here, parsed there."""
+
     path: str
     host: str
     robot_guid: str = field(repr=False)  # a credential: never in a repr, a traceback's locals or a log line
     verify_tls: Any  # True, False or a CA bundle path
     request_timeout: float
     retry_seconds: float
-    max_response_bytes: int
+    max_response_mb: int  # in bytes, once loaded
     send_logs: bool
     scripts_dir: str
     python: str
@@ -955,38 +957,48 @@ class Config:
 
 
 DEFAULT_LOGOFF_COMMAND = "shutdown /l"
-# section -> key -> default (None: required)
-CONFIG_KEYS: dict[str, dict[str, Optional[str]]] = {
+@dataclass(frozen=True)
+class Key:
+    """One config.ini key, declared once: its default (None: required) and how its text becomes the value
+    of the Config attribute of the same name (load_config's parsers, by `kind`)."""
+
+    default: Optional[str]
+    kind: str = "text"
+    minimum: float = 0.0  # number kinds
+    choices: tuple[str, ...] = ()  # kind "choice"
+
+
+CONFIG_KEYS: dict[str, dict[str, Key]] = {
     "orchestrator": {
-        "host": None,
-        "robot_guid": None,
-        "verify_tls": "true",
-        "request_timeout": "30",
-        "retry_seconds": "120",
-        "max_response_mb": "8",
-        "send_logs": "true",
+        "host": Key(None, "url"),
+        "robot_guid": Key(None, "guid"),
+        "verify_tls": Key("true", "tls"),
+        "request_timeout": Key("30", "number", 0.1),
+        "retry_seconds": Key("120", "number"),
+        "max_response_mb": Key("8", "mib", 0.01),
+        "send_logs": Key("true", "boolean"),
     },
     "robot": {
-        "scripts_dir": "robots",
-        "python": "",
-        "heartbeat_interval": "10",
-        "stop_timeout": "60",
-        "job_timeout": "0",
-        "idle_timeout": "0",
-        "screenshots": "on_failure",
-        "kill_leftovers": "true",
-        "stop_interrupt": "auto",
-        "new_console": "false",
-        "close_apps": "",
-        "envs_dir": "",
-        "installer": "auto",
-        "index_url": "",
-        "find_links": "",
-        "env_build": "auto",
-        "env_keep_days": "30",
+        "scripts_dir": Key("robots", "folder"),
+        "python": Key("", "program"),
+        "heartbeat_interval": Key("10", "interval", MIN_HEARTBEAT_INTERVAL),
+        "stop_timeout": Key("60", "number"),
+        "job_timeout": Key("0", "number"),
+        "idle_timeout": Key("0", "number"),
+        "screenshots": Key("on_failure", "choice", choices=("on_failure", "never")),
+        "kill_leftovers": Key("true", "boolean"),
+        "stop_interrupt": Key("auto", "auto_or_boolean"),
+        "new_console": Key("false", "boolean"),
+        "close_apps": Key("", "apps"),
+        "envs_dir": Key("", "envs_dir"),
+        "installer": Key("auto", "choice", choices=("auto", "uv", "pip")),
+        "index_url": Key("", "index_url"),
+        "find_links": Key("", "links"),
+        "env_build": Key("auto", "choice", choices=("auto", "never")),
+        "env_keep_days": Key("30", "number", 1),
     },
-    "session": {"logoff": "true", "logoff_command": DEFAULT_LOGOFF_COMMAND},
-    "logging": {"log_dir": "logs", "level": "INFO", "keep_jobs": "50"},
+    "session": {"logoff": Key("true", "boolean"), "logoff_command": Key(DEFAULT_LOGOFF_COMMAND, "command")},
+    "logging": {"log_dir": Key("logs", "folder"), "level": Key("INFO", "level"), "keep_jobs": Key("50", "integer", 1)},
 }
 TRUE_WORDS = {"true", "yes", "on", "1"}
 FALSE_WORDS = {"false", "no", "off", "0"}
@@ -1026,7 +1038,7 @@ def load_config(path: str) -> tuple[Config, list[str]]:
     def raw(section: str, key: str) -> str:
         value = parser.get(section, key, fallback=None)
         if value is None or not value.strip():
-            default = CONFIG_KEYS[section][key]
+            default = CONFIG_KEYS[section][key].default
             if default is None:
                 fail(section, key, "is required")
             return default
@@ -1062,97 +1074,93 @@ def load_config(path: str) -> tuple[Config, list[str]]:
             fail(section, key, f"must be {', '.join(allowed[:-1])} or {allowed[-1]}, not {text!r}")
         return text
 
-    host = raw("orchestrator", "host").rstrip("/")
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        fail("orchestrator", "host", f"must be an http:// or https:// URL such as https://orchestrator.example, "
-                                     f"not {host!r}")
-    guid = raw("orchestrator", "robot_guid")
-    try:
-        if uuid.UUID(guid).int == 0:
-            fail("orchestrator", "robot_guid", "is still the all-zero placeholder; paste this robot's GUID "
-                                               "from the Orchestrator")
-    except ValueError:
-        fail("orchestrator", "robot_guid", "must be the robot's GUID as shown in the Orchestrator "
-                                           "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
-    verify_text = raw("orchestrator", "verify_tls")
-    verify: Any
-    if verify_text.lower() in TRUE_WORDS:
-        verify = True
-    elif verify_text.lower() in FALSE_WORDS:
-        verify = False
-    else:
-        verify = os.path.normpath(os.path.join(base_dir, os.path.expandvars(verify_text)))
-        if not os.path.isfile(verify):
-            fail("orchestrator", "verify_tls", f"must be true, false or the path of a CA bundle file; "
-                                               f"{verify} does not exist")
+    def url(section: str, key: str) -> str:
+        host = raw(section, key).rstrip("/")
+        parts = urlsplit(host)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            fail(section, key, f"must be an http:// or https:// URL such as https://orchestrator.example, not {host!r}")
+        return host
 
-    interval = number("robot", "heartbeat_interval", MIN_HEARTBEAT_INTERVAL)
-    if interval < RECOMMENDED_HEARTBEAT_INTERVAL:
-        warnings.append(f"{path}: [robot] heartbeat_interval {interval:g} is below the "
-                        f"{RECOMMENDED_HEARTBEAT_INTERVAL:g} s the Orchestrator documentation recommends")
-    stop_interrupt = raw("robot", "stop_interrupt").lower()
-    if stop_interrupt in TRUE_WORDS:
-        stop_interrupt = "true"
-    elif stop_interrupt in FALSE_WORDS:
-        stop_interrupt = "false"
-    elif stop_interrupt != "auto":
-        fail("robot", "stop_interrupt", f"must be auto, true or false, not {stop_interrupt!r}")
-    installer = choice("robot", "installer", ENV_INSTALLERS)
-    screenshots = choice("robot", "screenshots", ("on_failure", "never"))
-    env_build = choice("robot", "env_build", ("auto", "never"))
-    index_url = raw("robot", "index_url")
-    if index_url and urlsplit(index_url).scheme not in ("http", "https"):
-        fail("robot", "index_url", f"must be an http:// or https:// URL of a package index, not "
-                                   f"{redact_url(index_url)!r}")
-    find_links = raw("robot", "find_links")
-    if find_links and "://" not in find_links:
-        find_links = folder("robot", "find_links")
-    level = raw("logging", "level").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        fail("logging", "level", f"must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
-    logoff_command = raw("session", "logoff_command")
-    try:
-        if not split_command(logoff_command):
-            raise ValueError("empty")
-    except ValueError as e:
-        fail("session", "logoff_command", f"cannot be split into a command line ({e})")
+    def guid(section: str, key: str) -> str:
+        text = raw(section, key)
+        try:
+            if uuid.UUID(text).int == 0:
+                fail(section, key, "is still the all-zero placeholder; paste this robot's GUID from the Orchestrator")
+        except ValueError:
+            fail(section, key, "must be the robot's GUID as shown in the Orchestrator "
+                               "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+        return text
 
-    cfg = Config(
-        path=os.path.abspath(path),
-        host=host,
-        robot_guid=guid,
-        verify_tls=verify,
-        request_timeout=number("orchestrator", "request_timeout", 0.1),
-        retry_seconds=number("orchestrator", "retry_seconds", 0),
-        max_response_bytes=int(number("orchestrator", "max_response_mb", 0.01) * MIB),
-        send_logs=boolean("orchestrator", "send_logs"),
-        scripts_dir=folder("robot", "scripts_dir"),
-        python=raw("robot", "python"),
-        heartbeat_interval=interval,
-        stop_timeout=number("robot", "stop_timeout", 0),
-        job_timeout=number("robot", "job_timeout", 0),
-        idle_timeout=number("robot", "idle_timeout", 0),
-        screenshots=screenshots,
-        kill_leftovers=boolean("robot", "kill_leftovers"),
-        stop_interrupt=stop_interrupt,
-        new_console=boolean("robot", "new_console"),
-        close_apps=frozenset(app_key(name) for name in raw("robot", "close_apps").split(",") if name.strip()),
-        envs_dir=folder("robot", "envs_dir") if raw("robot", "envs_dir") else default_envs_dir(),
-        installer=installer,
-        index_url=index_url,
-        find_links=find_links,
-        env_build=env_build,
-        env_keep_days=number("robot", "env_keep_days", 1),
-        logoff=boolean("session", "logoff"),
-        logoff_command=logoff_command,
-        log_dir=folder("logging", "log_dir"),
-        level=level,
-        keep_jobs=int(number("logging", "keep_jobs", 1)),
-    )
-    if cfg.python and not (shutil.which(cfg.python) or os.path.isfile(cfg.python)):
-        fail("robot", "python", f"names {cfg.python!r}, which is neither a file nor on PATH")
-    return cfg, warnings
+    def tls(section: str, key: str) -> Any:  # True, False or a CA bundle path
+        text = raw(section, key)
+        if text.lower() in TRUE_WORDS | FALSE_WORDS:
+            return text.lower() in TRUE_WORDS
+        bundle = os.path.normpath(os.path.join(base_dir, os.path.expandvars(text)))
+        if not os.path.isfile(bundle):
+            fail(section, key, f"must be true, false or the path of a CA bundle file; {bundle} does not exist")
+        return bundle
+
+    def interval(section: str, key: str) -> float:
+        value = number(section, key, MIN_HEARTBEAT_INTERVAL)
+        if value < RECOMMENDED_HEARTBEAT_INTERVAL:
+            warnings.append(f"{path}: [{section}] {key} {value:g} is below the {RECOMMENDED_HEARTBEAT_INTERVAL:g} s "
+                            f"the Orchestrator documentation recommends")
+        return value
+
+    def auto_or_boolean(section: str, key: str) -> str:
+        text = raw(section, key).lower()
+        if text in TRUE_WORDS | FALSE_WORDS:
+            return "true" if text in TRUE_WORDS else "false"
+        if text != "auto":
+            fail(section, key, f"must be auto, true or false, not {text!r}")
+        return text
+
+    def index_url(section: str, key: str) -> str:
+        text = raw(section, key)
+        if text and urlsplit(text).scheme not in ("http", "https"):
+            fail(section, key, f"must be an http:// or https:// URL of a package index, not {redact_url(text)!r}")
+        return text
+
+    def level(section: str, key: str) -> str:
+        text = raw(section, key).upper()
+        if text not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            fail(section, key, f"must be DEBUG, INFO, WARNING or ERROR, not {text!r}")
+        return text
+
+    def command(section: str, key: str) -> str:
+        text = raw(section, key)
+        try:
+            if not split_command(text):
+                raise ValueError("empty")
+        except ValueError as e:
+            fail(section, key, f"cannot be split into a command line ({e})")
+        return text
+
+    def program(section: str, key: str) -> str:
+        text = raw(section, key)
+        if text and not (shutil.which(text) or os.path.isfile(text)):
+            fail(section, key, f"names {text!r}, which is neither a file nor on PATH")
+        return text
+
+    parsers: dict[str, Callable[[str, str, Key], Any]] = {
+        "text": lambda s, k, _: raw(s, k),
+        "number": lambda s, k, spec: number(s, k, spec.minimum),
+        "integer": lambda s, k, spec: int(number(s, k, spec.minimum)),
+        "mib": lambda s, k, spec: int(number(s, k, spec.minimum) * MIB),
+        "boolean": lambda s, k, _: boolean(s, k),
+        "folder": lambda s, k, _: folder(s, k),
+        "choice": lambda s, k, spec: choice(s, k, spec.choices),
+        "apps": lambda s, k, _: frozenset(app_key(name) for name in raw(s, k).split(",") if name.strip()),
+        "envs_dir": lambda s, k, _: folder(s, k) if raw(s, k) else default_envs_dir(),
+        "links": lambda s, k, _: folder(s, k) if raw(s, k) and "://" not in raw(s, k) else raw(s, k),
+    }
+    for name, parse in (("url", url), ("guid", guid), ("tls", tls), ("interval", interval), ("level", level),
+                        ("auto_or_boolean", auto_or_boolean), ("index_url", index_url), ("command", command),
+                        ("program", program)):
+        parsers[name] = lambda s, k, _, parse=parse: parse(s, k)
+    values = {key: parsers[spec.kind](section, key, spec)
+              for section, keys in CONFIG_KEYS.items() for key, spec in keys.items()}
+    return Config(path=os.path.abspath(path), **values), warnings
 
 
 def default_envs_dir() -> str:
@@ -1608,7 +1616,7 @@ class Orchestrator:
                 raise RequestRejected(f"{what}: HTTP {status} redirect to "
                                       f"{clean(response.headers.get('Location'))!r}; set [orchestrator] host to "
                                       f"the address it redirects to", status=status)
-            body = read_body(response, self.cfg.max_response_bytes, what)
+            body = read_body(response, self.cfg.max_response_mb, what)
             shown = "not shown (it may hold a secret)" if secret else body_text(body)
             if status in (408, 429) or status >= 500:
                 raise OrchestratorError(f"{what}: HTTP {status}, body {shown}",
@@ -2497,7 +2505,7 @@ ENV_MARKER = ".robot-env.json"  # written into a build before it is renamed into
 ENV_REQUIREMENTS = ".robot-env-requirements.txt"  # what was asked for, kept in the environment
 ENV_BUILD_LOG = "environment.log"  # in the job folder: the installer's output
 ENV_PACKAGES = "ROBOT_PACKAGES_DIR"  # the robot's environment, read by the bootstrap
-ENV_INSTALLERS = ("auto", "uv", "pip")
+ENV_INSTALLERS = CONFIG_KEYS["robot"]["installer"].choices
 ENV_STALE_BUILD_DAYS = 1  # an abandoned build folder older than this is removed at start
 PEP723_BLOCK = re.compile(r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$")
 # What names an interpreter's environments: an expression of sys and os only (no sysconfig import at each
