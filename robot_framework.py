@@ -57,8 +57,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, NoReturn, Optional, TypeVar
+from typing import Any, Callable, ClassVar, NamedTuple, NoReturn, Optional, TypeVar
 from urllib.parse import urlsplit
 
 import psutil
@@ -917,13 +916,15 @@ class MachineFault(Exception):
 # =================================================================================================
 # Configuration
 # =================================================================================================
-@dataclass
-class Config:
-    """The loaded config.ini: one attribute per CONFIG_KEYS entry (below), typed here, parsed there."""
+class Config(NamedTuple):
+    """The loaded config.ini: one attribute per CONFIG_KEYS entry (below), typed here, parsed there.
+
+    NamedTuples here and below, not dataclasses: `dataclasses` imports `inspect` and `ast`, which cost every
+    process that imports the framework (robots too) about 6 ms and 0.9 MiB."""
 
     path: str
     host: str
-    robot_guid: str = field(repr=False)  # a credential: never in a repr, a traceback's locals or a log line
+    robot_guid: str  # a credential: never in a repr (below), a traceback's locals or a log line
     verify_tls: Any  # True, False or a CA bundle path
     request_timeout: float
     retry_seconds: float
@@ -942,7 +943,7 @@ class Config:
     close_apps: frozenset  # image names closed before and after each job (normalized, see app_key)
     envs_dir: str  # robot environments (Robot environments)
     installer: str  # auto, uv or pip
-    index_url: str = field(repr=False)  # may hold a password
+    index_url: str  # may hold a password: not in the repr either
     find_links: str
     env_build: str  # auto or never
     env_keep_days: float
@@ -957,10 +958,14 @@ class Config:
         """What no log line or job log entry may show: the robot GUID, the package index's password."""
         return [self.robot_guid, url_password(self.index_url)]
 
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, self)
+                          if name not in ("robot_guid", "index_url"))
+        return f"Config({shown})"
+
 
 DEFAULT_LOGOFF_COMMAND = "shutdown /l"
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     """One config.ini key, declared once: its default (None: required) and how its text becomes the value
     of the Config attribute of the same name (load_config's parsers, by `kind`)."""
 
@@ -1255,8 +1260,7 @@ def clean(text: Any, limit: int = BODY_SNIPPET) -> str:
 # =================================================================================================
 # Identity: Machine, IP, MAC (computed once)
 # =================================================================================================
-@dataclass
-class Identity:
+class Identity(NamedTuple):
     machine: str
     ip: str
     mac: str
@@ -1480,15 +1484,13 @@ def body_text(body: bytes) -> str:
 # =================================================================================================
 # The Orchestrator API
 # =================================================================================================
-@dataclass
-class Heartbeat:
+class Heartbeat(NamedTuple):
     error_code: int
     error_text: str
     has_new_job: bool
 
 
-@dataclass
-class ConsumedJob:
+class ConsumedJob(NamedTuple):
     guid: str
     name: str  # ProcessVersion["Name"]: the robot script; "" when missing
     job: Any
@@ -1503,10 +1505,12 @@ def environ_proxies(host: str) -> dict[str, str]:
     return requests.utils.get_environ_proxies(host)
 
 
-@dataclass
 class ServerTraits:
-    update_method: str = "PUT"  # the algorithm's verb; POST once the server answers 405
-    logs_supported: bool = True  # False once /api/log/create answers 404 or 405
+    """What the framework learned about this Orchestrator, shared by every thread's Orchestrator."""
+
+    def __init__(self) -> None:
+        self.update_method = "PUT"  # the algorithm's verb; POST once the server answers 405
+        self.logs_supported = True  # False once /api/log/create answers 404 or 405
 
 
 class Orchestrator:
@@ -1764,20 +1768,17 @@ def parse_consumed_job(fields: dict[str, Any]) -> Optional[ConsumedJob]:
         logger.error("consumeNextJob: the job has no GUID, so it cannot be run or reported; skipped. Job: %s",
                   clean(fields.get("Job")))
         return None
-    consumed = ConsumedJob(guid=guid.strip(), name="", job=job, process_version=version, task=task)
     name = version.get("Name") if isinstance(version, dict) else None
     if not isinstance(name, str) or not name.strip():
-        consumed.problem = f"ProcessVersion has no Name, so no robot script can be chosen: {clean(version)}"
-    else:
-        consumed.name = name.strip()
-    return consumed
+        return ConsumedJob(guid.strip(), "", job, version, task,
+                           problem=f"ProcessVersion has no Name, so no robot script can be chosen: {clean(version)}")
+    return ConsumedJob(guid.strip(), name.strip(), job, version, task)
 
 
 # =================================================================================================
 # Retries (heartbeat and job/update are idempotent; consumeNextJob is retried by its adapter only)
 # =================================================================================================
-@dataclass(frozen=True)
-class Backoff:
+class Backoff(NamedTuple):
     """The retry policy: exponential backoff with jitter, a server's Retry-After honoured."""
 
     first: float  # seconds before the first retry; doubles each attempt...
@@ -2527,8 +2528,7 @@ class EnvBuildError(Exception):
         self.tail = tail
 
 
-@dataclass
-class RobotEnvironment:
+class RobotEnvironment(NamedTuple):
     """The packages one robot declares, and the folder on this machine that holds them (built or not)."""
 
     robot: str  # the robot's name, for messages
@@ -3299,8 +3299,7 @@ def png(width: int, height: int, rgb: bytes) -> bytes:
 # =================================================================================================
 # Running one job: its folder, and the robot's start
 # =================================================================================================
-@dataclass
-class JobFiles:
+class JobFiles(NamedTuple):
     folder: str
     context: str
     output: str
@@ -4065,7 +4064,6 @@ def reap(proc: subprocess.Popen | EnvironmentBuild) -> None:
 # =================================================================================================
 # A job's end: final status, task outcomes, the story; crash recovery
 # =================================================================================================
-@dataclass
 class JobEnd:
     """Owns a job's end, whoever ends it (the robot's exit, Abort, a timeout, an interrupt, a restart after
     a crash): finish() ends it in an order where a crash or an interrupt at any point loses and falsifies
@@ -4076,13 +4074,12 @@ class JobEnd:
     goes, and the status is sent, the task outcomes after it, then the log entries.
     """
 
-    cfg: Config
-    orch: Orchestrator
-    store: RobotFiles
-    job_guid: str
-    shipper: Optional[LogShipper]
-    folder: Optional[str]  # the job folder: its task ledger and output.log
-    started: float = field(default_factory=time.monotonic)
+    def __init__(self, cfg: Config, orch: Orchestrator, store: RobotFiles, job_guid: str,
+                 shipper: Optional[LogShipper], folder: Optional[str]) -> None:
+        self.cfg, self.orch, self.store, self.job_guid = cfg, orch, store, job_guid
+        self.shipper = shipper
+        self.folder = folder  # the job folder: its task ledger and output.log
+        self.started = time.monotonic()
 
     def finish(self, status: int, reason: str, retry_seconds: Optional[float] = None,
                flush_seconds: float = LOG_FLUSH_SECONDS, after_status: Optional[Callable[[], None]] = None,
