@@ -30,10 +30,8 @@ where behaviour differs and why.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import collections
-import configparser
 import contextlib
 import datetime
 import functools
@@ -42,7 +40,6 @@ import hashlib
 import heapq
 import json
 import logging
-import logging.handlers
 import os
 import random
 import re
@@ -57,7 +54,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from typing import Any, Callable, ClassVar, NamedTuple, NoReturn, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, NamedTuple, NoReturn, Optional, TypeVar
 from urllib.parse import urlsplit
 
 import psutil
@@ -67,6 +64,9 @@ import urllib3.connection
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
+
+if TYPE_CHECKING:  # imported where used: a robot that imports the API never needs it
+    import argparse
 
 IS_WINDOWS = os.name == "nt"
 FRAMEWORK_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -1017,6 +1017,8 @@ def load_config(path: str) -> tuple[Config, list[str]]:
     if not os.path.isfile(path):
         raise ConfigError(f"{path}: config file not found; copy config.ini from the framework folder "
                           "or pass --config PATH")
+    import configparser  # here, as argparse and logging.handlers below: a robot that only log()s never needs them
+
     parser = configparser.ConfigParser(interpolation=None)  # '%' in a command must stay literal
     labels: dict[tuple[str, str], str] = {}
     try:
@@ -1219,6 +1221,8 @@ def split_command(command: str) -> list[str]:
 # Logging
 # =================================================================================================
 def setup_logging(cfg: Config, verbose: bool) -> None:
+    import logging.handlers
+
     os.makedirs(cfg.log_dir, exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)-7s [%(process)d] %(message)s")
     # Windows: rotation renames the file, which fails while another process has it open; robot
@@ -5293,6 +5297,8 @@ def session_window_loop(ready: threading.Event) -> None:
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
+    import argparse
+
     parser = argparse.ArgumentParser(prog="robot_framework.py",  # also when the scheduled task imports it
                                      description="Run Sherpa RPA Orchestrator jobs for this robot account.")
     parser.add_argument("--config", default=os.path.join(FRAMEWORK_DIR, "config.ini"),
