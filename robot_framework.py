@@ -130,6 +130,7 @@ KILL_TIMEOUT = 15.0  # seconds the kill routine may take before it gives up and 
 WAIT_SLICE = 0.5 if IS_WINDOWS else 3600.0
 WORKER_JOIN_TIMEOUT = 2.0  # seconds a worker thread gets to end once its call is cut
 KILL_SETTLE = 0.5  # seconds of empty sweeps, after a kill, before the job counts as clean
+LEFTOVER_GRACE = 0.2  # seconds a process of the job gets to end by itself after the robot's exit
 MIB = 1024 * 1024
 READ_CHUNK = 64 * 1024  # bytes read from an answer at a time, checked against max_response_mb
 # Job logs in the Orchestrator (/api/log/create)
@@ -2274,19 +2275,27 @@ def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psut
     return alive
 
 
-def kill_job_processes(marker: str, root: Optional[psutil.Process], why: str) -> list[str]:
+def kill_job_processes(marker: str, root: Optional[psutil.Process], why: str, grace: float = 0.0) -> list[str]:
     """The one kill routine: abort, stop escalation, job timeout, job end, crash recovery, interrupt.
 
     Each pass suspends what it found (so nothing spawns mid-kill) and kills it deepest first. Passes
     repeat until none finds anything for KILL_SETTLE seconds: a process created in the instant its
     parent was killed may not show its environment yet (Windows answers AccessDenied while a new
     process initialises), so one empty pass is not proof. Bounded by KILL_TIMEOUT.
+
+    grace: what the first pass finds gets this long to end by itself (after a robot's own exit: its
+    console host, conhost.exe, ends a moment after it, and is no leftover).
     """
     deadline = time.monotonic() + KILL_TIMEOUT
     killed: dict[int, str] = {}
     quiet_since: Optional[float] = None
     while time.monotonic() < deadline:
         victims = find_job_processes(marker, root)
+        if victims and grace:
+            with contextlib.suppress(*PROCESS_ERRORS):
+                psutil.wait_procs(victims, timeout=grace)
+            grace = 0.0
+            continue
         if not victims:
             if not killed:
                 break  # nothing was running: no settle wait, so a clean job end costs one sweep
@@ -4002,7 +4011,8 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
             if job_object is not None:
                 job_object.terminate()  # what hid from the sweeps (a detached child with an empty environment)
         elif cfg.kill_leftovers:
-            leftovers = kill_job_processes(job.guid, root, "left behind by the robot after it ended")
+            leftovers = kill_job_processes(job.guid, root, "left behind by the robot after it ended",
+                                           grace=LEFTOVER_GRACE)
             if leftovers:
                 logger.warning("Job %s: the robot left %d process(es) running; killed them", job.guid,
                                len(leftovers))
