@@ -4153,7 +4153,7 @@ def send_task_outcomes(cfg: Config, orch: Orchestrator, folder: str, why: str, s
         return f"Task {clean(record['task'], 60)}: status {TASK_STATUS_NAMES.get(status or 0, status)}"
 
     try:
-        release_held_tasks(ledger, why, shipper)  # a no-op where finish_job did it already
+        release_held_tasks(ledger, why, shipper)  # a no-op where JobEnd.finish did it already
         if ledger.unreadable:
             logger.error("Task ledger %s: %d unreadable line(s) skipped (torn by a crash, or damaged)", path,
                          ledger.unreadable)
@@ -4485,8 +4485,8 @@ class LogShipper:
 
     Bounded: LOG_MAX_ENTRIES robot entries per job and LOG_MESSAGE_MAX characters per entry; a longer
     robot line is cut while it is read (never held whole); what is dropped or cut is counted in one entry
-    of the job's log. finish() runs after the final job/update and gives the rest LOG_FLUSH_SECONDS;
-    close() ends that flush. The flush overlaps the next Ready heartbeat.
+    of the job's log. end_story() writes the story's end before the final job/update; flush(), after it,
+    gives the rest LOG_FLUSH_SECONDS; close() ends that flush. The flush overlaps the next Ready heartbeat.
     """
 
     def __init__(self, cfg: Config, sender: Orchestrator, job_guid: str, version_guid: str, folder: str) -> None:
@@ -4502,7 +4502,7 @@ class LogShipper:
         self.robot_entries = self.dropped = self.cut = 0  # robot lines read, dropped past the cap, cut
         self.ended = False  # "Job ended" is written (end_story)
         self._named = False  # the outbox's first record (the job it belongs to) is written
-        self._flush_until = float("inf")  # set by finish()
+        self._flush_until = float("inf")  # set by flush()
         self._closed = False
         self._lock = threading.Lock()
         self._wakeup = threading.Event()
@@ -4788,7 +4788,7 @@ class LogShipper:
     def collect_robot_entries(self) -> bool:
         """Copy the robot's new lines into the outbox, never holding more than ROBOT_LINE_KEEP bytes of one
         line: a longer line is cut while it is read (its start kept). Past the cap lines are only counted.
-        logs-state.json keeps the offset after the last whole line, so a restart re-reads at most one line.
+        Each entry records where its line ends (`ro`), so a restart re-reads only what no entry holds yet.
         Returns True when there is more to read right away."""
         if not self.enabled:
             return False
