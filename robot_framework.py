@@ -5292,9 +5292,15 @@ def session_window_loop(ready: threading.Event) -> None:
     window_class = WndClass(lpfnWndProc=procedure, hInstance=instance, lpszClassName=SESSION_WINDOW_CLASS)
     hwnd = None
     if user32.RegisterClassW(ctypes.byref(window_class)):
-        # A hidden top-level window (not a message-only one: those get no broadcasts such as these).
-        hwnd = user32.CreateWindowExW(0, SESSION_WINDOW_CLASS, "robot_framework", 0, 0, 0, 0, 0, None, None,
-                                      instance, None)
+        # A hidden top-level window (not a message-only one: those get no broadcasts such as these). Tried a
+        # few times: at logon the session's desktop may not take windows yet (Wine: its desktop process
+        # starts and ends with the windows of the prefix, and refuses a window in between).
+        for _ in range(10):
+            hwnd = user32.CreateWindowExW(0, SESSION_WINDOW_CLASS, "robot_framework", 0, 0, 0, 0, 0, None, None,
+                                          instance, None)
+            if hwnd:
+                break
+            time.sleep(0.2)
     ready.set()
     if not hwnd:
         logger.warning("Cannot create the window that learns of a Windows session end (WinError %d): a logoff "
