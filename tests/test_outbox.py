@@ -74,32 +74,42 @@ def test_damaged_lines_anywhere_are_skipped_exactly(tmp_path):
     assert reread.unreadable == 4  # the blank line is not damage
 
 
+class FaultyFile:
+    """The file open_retrying returns, with its write() replaced: a disk that fills up mid-write."""
+
+    def __init__(self, f, write):
+        self.f, self.faulty_write = f, write
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+    def write(self, data):
+        return self.faulty_write(self.f, data)
+
+
+def writes_failing(monkeypatch, write) -> None:
+    real_open = rf.open_retrying
+    monkeypatch.setattr(rf, "open_retrying", lambda path, mode: FaultyFile(real_open(path, mode), write))
+
+
 def test_a_write_that_fails_half_way_reaches_the_caller_and_leaves_one_unreadable_line(tmp_path, monkeypatch):
     box = outbox(tmp_path)
     box.append({"n": 0})
-    real_open = rf.open_retrying
 
-    class HalfWrite:
-        def __init__(self, f):
-            self.f = f
+    def half_then_full(f, data):
+        f.write(data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
 
-        def __getattr__(self, name):
-            return getattr(self.f, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
-        def write(self, data):
-            self.f.write(data[: len(data) // 2])
-            raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(rf, "open_retrying", lambda path, mode: HalfWrite(real_open(path, mode)))
+    writes_failing(monkeypatch, half_then_full)
     with pytest.raises(OSError):
         box.append({"n": 1})
-    monkeypatch.setattr(rf, "open_retrying", real_open)
+    monkeypatch.undo()
     box.append({"n": 2})
     reread = fresh(box)
     assert [r["n"] for r in reread.pending()] == [0, 2] and reread.unreadable == 1
@@ -107,25 +117,7 @@ def test_a_write_that_fails_half_way_reaches_the_caller_and_leaves_one_unreadabl
 
 def test_a_short_write_is_a_full_disk(tmp_path, monkeypatch):
     box = outbox(tmp_path)
-    real_open = rf.open_retrying
-
-    class ShortWrite:
-        def __init__(self, f):
-            self.f = f
-
-        def __getattr__(self, name):
-            return getattr(self.f, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
-        def write(self, data):
-            return self.f.write(data[:10])
-
-    monkeypatch.setattr(rf, "open_retrying", lambda path, mode: ShortWrite(real_open(path, mode)))
+    writes_failing(monkeypatch, lambda f, data: f.write(data[:10]))
     with pytest.raises(OSError) as error:
         box.append({"n": 1})
     assert error.value.errno == 28
