@@ -1946,9 +1946,10 @@ class Outbox:
         at = record.get("at")
         return isinstance(at, (int, float)) and time.time() - at > OUTBOX_GIVE_UP_DAYS * 86400
 
-    def settle(self) -> bool:
-        """Nothing pending: the file is renamed to done_path, or emptied (then reused). True when settled."""
-        if self.pending():
+    def settle(self, force: bool = False) -> bool:
+        """Nothing pending: the file is renamed to done_path, or emptied (then reused). True when settled.
+        force: settled with what is pending (it can never be sent: the server has no such endpoint)."""
+        if self.pending() and not force:
             return False
         with self._lock:
             if self.done_path:
@@ -1994,16 +1995,8 @@ def send_pending(outbox: Outbox, records: list[dict[str, Any]], what: Callable[[
 
 
 def open_retrying(path: str, mode: str) -> Any:
-    """open(), unbuffered for writing, retried for about a second on PermissionError.
-
-    Windows: a sharing violation (antivirus or the indexer holding the file for a moment) reads as
-    PermissionError; it passes. POSIX: a real permission problem, raised after the same short wait."""
-    for pause in (0.05, 0.1, 0.2, 0.25, 0.4):
-        try:
-            return open(path, mode, buffering=0)
-        except PermissionError:
-            time.sleep(pause)
-    return open(path, mode, buffering=0)
+    """open(), unbuffered (one write is one system call), a sharing violation waited out (retry_while_held)."""
+    return retry_while_held(open, path, mode, 0)
 
 
 def fsync_folder(folder: str) -> None:
@@ -2186,20 +2179,20 @@ def write_json_atomically(path: str, data: Any, durable: bool = True) -> None:
         fsync_folder(os.path.dirname(path) or ".")  # POSIX: the rename itself is durable once its folder is
 
 
-def retry_while_held(action: Callable[..., Any], *paths: str) -> None:
-    """Rename or remove a file, retried for about a second on PermissionError.
+def retry_while_held(action: Callable[..., T], *args: Any) -> T:
+    """Open, rename or remove a file, retried for about a second on PermissionError; returns what it returns.
 
-    Windows: antivirus and the search indexer open new files for a moment, and a rename or delete of a
-    file another process holds open fails with "access denied" until they let go. POSIX never does this,
-    so there the first PermissionError is final in practice, after the same short wait.
+    Windows: antivirus and the search indexer open new files for a moment, and opening, renaming or
+    deleting a file another process holds open fails with "access denied" (a sharing violation) until
+    they let go: never taken for damage. POSIX never does this, so there the first PermissionError is
+    final in practice, after the same short wait.
     """
     for pause in (0.05, 0.1, 0.2, 0.25, 0.4):
         try:
-            action(*paths)
-            return
+            return action(*args)
         except PermissionError:
             time.sleep(pause)
-    action(*paths)
+    return action(*args)
 
 
 # =================================================================================================
@@ -4673,10 +4666,8 @@ class LogShipper:
             if self.robot_running:
                 return
             with contextlib.suppress(OSError):
-                if not self.queue:
-                    self.outbox.settle()
-                elif not self.learned.logs_supported:  # no /api/log/create (404/405): they stay local only
-                    retry_while_held(os.replace, self.outbox.path, self.outbox.done_path or "")
+                # No /api/log/create (404/405): what is queued stays local only.
+                self.outbox.settle(force=not self.learned.logs_supported)
 
     def pending_locked(self) -> bool:
         """Entries written but not yet delivered (the caller holds the lock)."""

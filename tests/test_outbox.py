@@ -168,10 +168,12 @@ def test_settle_renames_when_nothing_is_pending_and_a_failed_rename_keeps_everyt
     record = box.append({"n": 0})
     assert not box.settle()  # pending
     box.mark(record["id"])
-    def still_held(action, *paths):
+
+    def still_held(*paths):
         raise PermissionError(13, "held by another process")
 
-    monkeypatch.setattr(rf, "retry_while_held", still_held)
+    monkeypatch.setattr(os, "replace", still_held)  # the rename is refused through every retry
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
     with pytest.raises(OSError):
         box.settle()
     assert fresh(box).pending() == [] and os.path.exists(box.path)
