@@ -4125,49 +4125,46 @@ class JobEnd:
 
 
 def send_task_outcomes(cfg: Config, orch: Orchestrator, folder: str, why: str, shipper: Optional[LogShipper] = None,
-                 seconds: float = 0.0) -> Optional[str]:
+                       seconds: float = 0.0) -> Optional[str]:
     """No task is left In progress by a job, and no outcome a robot set is lost.
 
-    Reads the job's task ledger (written by the robot API; the robot is gone by now). A task whose last
-    record is its take gets Failed (application exception), said in the job log; a take never
-    acknowledged (it may or may not have reached the server) puts the task back to New. Then each task's
+    Reads the job's task ledger (written by the robot API; the robot is gone by now) and releases the
+    tasks it left held (release_held_tasks: a no-op where JobEnd.finish did it already). Then each task's
     last outcome not yet delivered is sent, in the order they were set, each retried for `seconds`; the
     first that fails ends the round (send_pending). An outcome the robot set always wins over the release.
     Once all is delivered the ledger is renamed tasks-settled.jsonl, so later rounds skip the folder.
     Returns what could not be written (a full disk), else None.
     """
-    path = os.path.join(folder, TASKS_LEDGER)
-    if not os.path.exists(path):
-        return None
-    ledger = Outbox(path, done_path=os.path.join(folder, TASKS_LEDGER_SETTLED))
-
     def what(record: dict[str, Any]) -> str:
         status = as_int(record.get("status"))
         return f"Task {clean(record['task'], 60)}: status {TASK_STATUS_NAMES.get(status or 0, status)}"
 
-    try:
-        release_held_tasks(ledger, why, shipper)  # a no-op where JobEnd.finish did it already
+    def release_and_send(ledger: Outbox) -> None:
+        release_held_tasks(ledger, why, shipper)
         if ledger.unreadable:
-            logger.error("Task ledger %s: %d unreadable line(s) skipped (torn by a crash, or damaged)", path,
+            logger.error("Task ledger %s: %d unreadable line(s) skipped (torn by a crash, or damaged)", ledger.path,
                          ledger.unreadable)
         if send_pending(ledger, ledger.latest("task"), what, lambda r: orch.call(
                 "PUT", "/api/task/update", {"guid": r["task"], "status": as_int(r.get("status"))}, empty_ok=True),
                 seconds):
             ledger.settle()
-    except OSError as e:
-        logger.error("Task ledger %s: %s", path, describe_os_error(e))
-        return f"cannot write the task ledger {path}: {describe_os_error(e)}"
-    return None
+
+    return with_task_ledger(folder, release_and_send)
 
 
 def release_tasks(folder: str, why: str, shipper: Optional[LogShipper]) -> Optional[str]:
     """The job's end: tasks its robot left In progress are released in its ledger (sent by send_task_outcomes).
     Returns what could not be written (a full disk), else None."""
+    return with_task_ledger(folder, lambda ledger: release_held_tasks(ledger, why, shipper))
+
+
+def with_task_ledger(folder: str, work: Callable[[Outbox], None]) -> Optional[str]:
+    """`work` on the job folder's task ledger, if the robot kept one; what could not be written, else None."""
     path = os.path.join(folder, TASKS_LEDGER)
     if not os.path.exists(path):
         return None
     try:
-        release_held_tasks(Outbox(path), why, shipper)
+        work(Outbox(path, done_path=os.path.join(folder, TASKS_LEDGER_SETTLED)))
     except OSError as e:
         logger.error("Task ledger %s: %s", path, describe_os_error(e))
         return f"cannot write the task ledger {path}: {describe_os_error(e)}"
