@@ -88,6 +88,7 @@ class Request:
     fields: dict
     authorization: str
     at: float  # time.time(), comparable across processes
+    cookie: str = ""  # the Cookie header, if the client sent one
 
 
 class Emulator:
@@ -112,6 +113,7 @@ class Emulator:
         self.payload_style = "string"  # Job/ProcessVersion/Task as JSON strings ("string") or objects
         self.task_key = "Task"
         self.update_methods = {"PUT"}  # {"POST"}: PUT answers 405, as the API reference page's server would
+        self.set_cookie: Optional[str] = None  # a Set-Cookie header on every answer (a load balancer's affinity)
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self._server: Optional[ThreadingHTTPServer] = None
@@ -205,8 +207,8 @@ class Emulator:
             return [{"guid": j.guid, "name": j.name, "status": j.status, "history": list(j.history)} for j in self.jobs]
 
     # --- the API ---
-    def handle(self, method: str, path: str, fields: dict, authorization: str) -> tuple[int, Any]:
-        request = Request(method, endpoint_of(path), path, fields, authorization, time.time())
+    def handle(self, method: str, path: str, fields: dict, authorization: str, cookie: str = "") -> tuple[int, Any]:
+        request = Request(method, endpoint_of(path), path, fields, authorization, time.time(), cookie)
         with self.changed:
             self.requests.append(request)
             number = len(self.requests)
@@ -439,13 +441,15 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8") if length else ""
         fields = dict(parse_qsl(body, keep_blank_values=True))
-        status, payload = emulator.handle(self.command, self.path, fields, self.headers.get("Authorization", ""))
+        status, payload = emulator.handle(self.command, self.path, fields, self.headers.get("Authorization", ""),
+                                          self.headers.get("Cookie", ""))
         try:
             if status == 0:
                 self._fault(payload)
                 return
             data = payload.encode() if isinstance(payload, Raw) else json.dumps(payload).encode()
-            self._send(status, data, "application/json")
+            cookie = {"Set-Cookie": emulator.set_cookie} if emulator.set_cookie else None
+            self._send(status, data, "application/json", cookie)
         except OSError:  # the client gave up (a deadline, a size limit): nothing to answer
             self.close_connection = True
 

@@ -49,6 +49,18 @@ def test_happy_path_exact_request_sequence_and_fields(world):
     assert "finished: Success" in world.log_text()
 
 
+def test_a_cookie_the_server_sets_comes_back_with_later_calls(world):
+    """A load balancer in front of the Orchestrator may pin a client to one node with a cookie: the
+    framework sends it back, on every thread's connection, as a requests.Session would."""
+    world.emu.set_cookie = "node=orchestrator-2; Path=/"
+    world.emu.add_job("ok")
+    result = world.run("--no-logoff")
+    assert result.returncode == 0, result.stderr
+    first, *later = [c for c in world.emu.calls() if c.endpoint in ("heartbeat", "consume", "update")]
+    assert first.cookie == ""
+    assert later and all(c.cookie == "node=orchestrator-2" for c in later), [(c.endpoint, c.cookie) for c in later]
+
+
 def test_working_heartbeats_carry_job_while_robot_runs(world):
     job = world.emu.add_job("sleeper")
     proc = world.start("--no-logoff")
