@@ -1573,8 +1573,12 @@ class Orchestrator:
         companion = self._companions.get(purpose)
         if companion is None:
             companion = self._companions[purpose] = Orchestrator(self.cfg, self.learned)
-        companion._cancelled = False
+        companion.reopen()
         return companion
+
+    def reopen(self) -> None:
+        """After cancel(): calls go through again (the next worker on this companion)."""
+        self._cancelled = False
 
     def cancel(self) -> None:
         """From another thread: the call in flight, and any later one, fails at once."""
@@ -1933,6 +1937,16 @@ class Outbox:
             fsync_folder(os.path.dirname(self.path) or ".")
 
     # --- reading ---
+    def empty(self) -> bool:
+        """Nothing in the file (never written, or emptied by settle()): one stat, no read, for a look between
+        jobs. An error other than a missing file says "maybe not": the caller reads it."""
+        try:
+            return os.stat(self.path).st_size == 0
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+
     def pending(self) -> list[dict[str, Any]]:
         """Records not settled yet, in the order they were written (the file read up to date first)."""
         self.refresh()
@@ -1996,7 +2010,8 @@ class Outbox:
                     fsync_folder(os.path.dirname(self.path) or ".")
             else:
                 with contextlib.suppress(FileNotFoundError), open_retrying(self.path, "r+b") as f:
-                    f.truncate(0)  # not removed: the name stays, so the next append needs no folder fsync
+                    if f.seek(0, os.SEEK_END):
+                        f.truncate(0)  # not removed: the name stays, so the next append needs no folder fsync
             self.records, self.done, self._offset, self.failures = {}, {}, 0, {}
         return True
 
@@ -3451,23 +3466,32 @@ def files_in_job_folders(cfg: Config, name: str) -> list[str]:
 
     The job folders are listed once per run and name: later only this run's job folders can add such a
     file (the single-instance lock keeps every other framework out of this log_dir), so between jobs
-    finding what earlier jobs left undelivered costs a few stats, not a directory scan.
+    finding what earlier jobs left undelivered costs a stat per folder that held one at the last look or
+    is newer (note_job_folder), not a directory scan, and nothing when nothing is left undelivered.
     """
-    if name not in _job_folder_files:
-        jobs_dir = os.path.join(cfg.log_dir, "jobs")
-        try:
-            folders = {entry.path for entry in os.scandir(jobs_dir) if entry.is_dir()}
-        except OSError:
-            folders = set()
-        _job_folder_files[name] = {folder for folder in folders if os.path.exists(os.path.join(folder, name))}
-    candidates = _job_folder_files[name] | _this_runs_job_folders
+    with _job_folders_lock:  # the log shipper's thread looks too
+        if name not in _job_folder_files:
+            jobs_dir = os.path.join(cfg.log_dir, "jobs")
+            try:
+                _job_folder_files[name] = {entry.path for entry in os.scandir(jobs_dir) if entry.is_dir()}
+            except OSError:
+                _job_folder_files[name] = set()
+        candidates = set(_job_folder_files[name])
     found = sorted(folder for folder in candidates if os.path.exists(os.path.join(folder, name)))
-    _job_folder_files[name] = set(found)
+    with _job_folders_lock:  # a folder noted meanwhile stays
+        _job_folder_files[name] = (_job_folder_files[name] - candidates) | set(found)
     return [os.path.join(folder, name) for folder in found]
 
 
-_job_folder_files: dict[str, set[str]] = {}  # name -> job folders that held it at the last look
-_this_runs_job_folders: set[str] = set()  # the folders of this run's jobs (run_job)
+def note_job_folder(folder: str) -> None:
+    """A new job folder: where later looks for what its job leaves undelivered must go."""
+    with _job_folders_lock:
+        for folders in _job_folder_files.values():
+            folders.add(folder)
+
+
+_job_folder_files: dict[str, set[str]] = {}  # name -> job folders that held it at the last look, or are newer
+_job_folders_lock = threading.Lock()
 
 
 def is_cleartext(host: str) -> bool:
@@ -3479,7 +3503,8 @@ def is_cleartext(host: str) -> bool:
 
 def prune_job_folders(jobs_dir: str, keep: int) -> None:
     """Keep the newest `keep` job folders; a folder whose task ledger still has outcomes to deliver stays."""
-    folders = sorted(d for d in os.listdir(jobs_dir) if os.path.isdir(os.path.join(jobs_dir, d)))
+    with os.scandir(jobs_dir) as entries:  # the entries' types come with the listing: no stat per folder
+        folders = sorted(entry.name for entry in entries if entry.is_dir())
     for old in folders[:-keep]:
         if os.path.exists(os.path.join(jobs_dir, old, TASKS_LEDGER)):
             continue  # task outcomes still to deliver
@@ -3593,9 +3618,15 @@ ROBOT_BOOTSTRAP = (
     "        del ctypes, k, h\n"
     "    except Exception:\n"
     "        pass\n"  # the framework's sweeps remain
+    # The robot's code from its cached bytecode (__pycache__, as for any imported module; compiled again when
+    # the script changes, not written where its folder is read-only). compile() would cost every start ~2 ms
+    # more (its first call builds the ast module's types) and a large robot its whole compile. The loader is
+    # the one importlib.machinery exports, taken where CPython keeps it loaded (that import costs ~1.5 ms).
+    "__loader__ = (sys.modules.get('_frozen_importlib_external')\n"
+    "              or __import__('importlib.machinery').machinery).SourceFileLoader('__main__', __file__)\n"
     "del os, sys\n"
     # Run in this very __main__ module, as `python <script>` does (runpy would cost ~10 ms of imports).
-    "exec(compile(open(__file__, 'rb').read(), __file__, 'exec'))\n"
+    "exec(__loader__.get_code('__main__'))\n"
 )
 
 
@@ -3915,15 +3946,17 @@ def describe_exit(code: int) -> str:
 # =================================================================================================
 # Running one job: steps 3 to 5, however the job ends
 # =================================================================================================
-def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFiles, job: ConsumedJob) -> LogShipper:
+def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFiles, job: ConsumedJob,
+            earlier_logs: Optional[LogShipper] = None) -> LogShipper:
     """Steps 3-5 for one consumed job: In Progress, run and supervise, final status.
 
-    Returns the job's log shipper, still flushing its last entries: the caller closes it.
+    earlier_logs: the previous job's log shipper, still flushing; this job's shipper closes it.
+    Returns the job's log shipper, still flushing its last entries: the caller closes it (or hands it on).
     """
     logger.info("Job %s taken: robot %r", job.guid, clean(job.name, 100))
     folder = job_folder_path(cfg, job)
-    _this_runs_job_folders.add(folder)  # where later rounds look for what it leaves undelivered
-    end = JobEnd(cfg, orch, store, job.guid, LogShipper.for_job(cfg, orch, job, folder), folder)
+    note_job_folder(folder)  # where later rounds look for what it leaves undelivered
+    end = JobEnd(cfg, orch, store, job.guid, LogShipper.for_job(cfg, orch, job, folder, earlier_logs), folder)
     if job.problem:
         end.finish(JOB_STATUS_FAILED, job.problem)
         return end.shipper
@@ -4255,6 +4288,8 @@ def send_final_statuses(cfg: Config, orch: Orchestrator, store: RobotFiles,
         return f"Job {clean(record.get('job'), 60)}: job/update {name}"
 
     journal = store.journal
+    if records is None and journal.empty():
+        return True  # between jobs, nearly always: one stat
     try:
         sent = send_pending(journal, journal.latest("job") if records is None else records, what,
                             lambda r: orch.update_job(r["job"], as_int(r.get("status")) or JOB_STATUS_FAILED),
@@ -4419,9 +4454,8 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
                 pause_before_heartbeat = min(cfg.heartbeat_interval, RECOMMENDED_HEARTBEAT_INTERVAL)
                 continue
             pause_before_heartbeat = 0.0
-            if job_logs is not None:
-                job_logs.close()  # the flush had the heartbeat and consume to itself
-            job_logs = run_job(cfg, orch, identity, store, job)  # steps 3 and 4
+            # steps 3 and 4; the last job's flush goes on until this job's robot is spawned
+            job_logs = run_job(cfg, orch, identity, store, job, job_logs)
             jobs_done += 1
     except RobotRefused as e:
         logger.error("%s", e)
@@ -4514,12 +4548,17 @@ class LogShipper:
     Bounded: LOG_MAX_ENTRIES robot entries per job and LOG_MESSAGE_MAX characters per entry; a longer
     robot line is cut while it is read (never held whole); what is dropped or cut is counted in one entry
     of the job's log. end_story() writes the story's end before the final job/update; flush(), after it,
-    gives the rest LOG_FLUSH_SECONDS; close() ends that flush. The flush overlaps the next Ready heartbeat.
+    gives the rest LOG_FLUSH_SECONDS; close() ends that flush. The flush overlaps the next Ready heartbeat,
+    consumeNextJob and the next robot's start: the next job's shipper closes it (`earlier`) only once its
+    robot is spawned, before its own thread starts (the two share the "logs" connection).
     """
 
-    def __init__(self, cfg: Config, sender: Orchestrator, job_guid: str, version_guid: str, folder: str) -> None:
-        """sender: the Orchestrator this shipper's thread (or the backlog round's caller) sends with."""
+    def __init__(self, cfg: Config, sender: Orchestrator, job_guid: str, version_guid: str, folder: str,
+                 earlier: Optional[LogShipper] = None) -> None:
+        """sender: the Orchestrator this shipper's thread (or the backlog round's caller) sends with.
+        earlier: the previous job's shipper, maybe still flushing; closed before this one's thread starts."""
         self.cfg, self.learned, self.job_guid, self.version_guid = cfg, sender.learned, job_guid, version_guid
+        self.earlier = earlier
         self.folder = folder
         self.enabled = cfg.send_logs and self.learned.logs_supported
         self.outbox = job_log_outbox(folder)
@@ -4546,9 +4585,10 @@ class LogShipper:
         self._thread = threading.Thread(target=self._run, name=f"logs-{clean(job_guid, 40)}", daemon=True)
 
     @classmethod
-    def for_job(cls, cfg: Config, orch: Orchestrator, job: ConsumedJob, folder: str) -> LogShipper:
+    def for_job(cls, cfg: Config, orch: Orchestrator, job: ConsumedJob, folder: str,
+                earlier: Optional[LogShipper] = None) -> LogShipper:
         version = job.process_version if isinstance(job.process_version, dict) else {}
-        return cls(cfg, orch.companion("logs"), job.guid, str(field_of(version, "guid") or ""), folder)
+        return cls(cfg, orch.companion("logs"), job.guid, str(field_of(version, "guid") or ""), folder, earlier)
 
     @classmethod
     def resume(cls, cfg: Config, orch: Orchestrator, folder: str, job_guid: str = "") -> Optional[LogShipper]:
@@ -4584,8 +4624,19 @@ class LogShipper:
     # --- making entries ---
     def start(self) -> None:
         """Start shipping (after the robot's spawn: a thread start is not free, and the robot waits for nothing)."""
-        if self.enabled and self._thread.ident is None:  # not started yet
+        if not self.enabled:
+            self.close_earlier()  # no thread of this one's to do it (nothing of the earlier one's is left to wait for)
+        elif self._thread.ident is None:  # not started yet
             self._thread.start()
+
+    def close_earlier(self) -> None:
+        """The previous job's flush ends: by this shipper's thread as it starts (it may wait for that flush's
+        deadline, which the job's supervision must never do), else by close()."""
+        with self._lock:
+            earlier, self.earlier = self.earlier, None
+        if earlier is not None:
+            earlier.close()
+            self.orch.reopen()  # its close() cancelled the connection both use
 
     def add(self, level: str, message: str) -> None:
         """A framework entry (level: one of LOG_LEVELS), on disk at once."""
@@ -4643,6 +4694,7 @@ class LogShipper:
 
     def close(self) -> None:
         """Wait for the flush (until its deadline), then stop: what is left stays in the outbox for later."""
+        self.close_earlier()
         if not self.enabled or self._closed or self._thread.ident is None:
             return
         self._closed = True
@@ -4663,6 +4715,7 @@ class LogShipper:
     # --- the thread ---
     def _run(self) -> None:
         try:
+            self.close_earlier()
             while not self._stop.is_set():
                 self.collect_robot_entries()
                 if self.pending():
