@@ -719,6 +719,7 @@ def windows_api() -> Any:
         "kernel32.TerminateJobObject": (None, [handle, wintypes.UINT]),
         "kernel32.AssignProcessToJobObject": (None, [handle, handle]),
         "kernel32.SetInformationJobObject": (None, [handle, ctypes.c_int, pointer, dword]),
+        "kernel32.QueryInformationJobObject": (None, [handle, ctypes.c_int, pointer, dword, pointer]),
         "kernel32.GetCurrentProcess": (handle, None),
         "kernel32.GetStdHandle": (handle, None),
         "kernel32.SetStdHandle": (None, [dword, handle]),
@@ -2454,6 +2455,7 @@ class JobObject:
 
     JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000
     JOB_OBJECT_EXTENDED_LIMIT_INFORMATION = 9
+    JOB_OBJECT_BASIC_ACCOUNTING_INFORMATION = 1
 
     def __init__(self, name: Optional[str] = None, kill_on_close: bool = False) -> None:
         import ctypes
@@ -2488,6 +2490,25 @@ class JobObject:
         if not self.kernel32.SetInformationJobObject(self.handle, self.JOB_OBJECT_EXTENDED_LIMIT_INFORMATION,
                                                      ctypes.byref(info), ctypes.sizeof(info)):
             raise OSError(ctypes.get_last_error(), "SetInformationJobObject failed")
+
+    def emptied(self) -> bool:
+        """The robot joined, and every process that ever was in the job has ended: nothing can be left over,
+        so the job end needs no sweep of the process table (thousands of processes on a terminal server).
+        False when unsure (the query failed, or the bootstrap could not join: the sweeps then look)."""
+        ctypes = self._ctypes
+
+        class Accounting(ctypes.Structure):  # JOBOBJECT_BASIC_ACCOUNTING_INFORMATION (winnt.h)
+            _fields_ = (("TotalUserTime", ctypes.c_int64), ("TotalKernelTime", ctypes.c_int64),
+                        ("ThisPeriodTotalUserTime", ctypes.c_int64), ("ThisPeriodTotalKernelTime", ctypes.c_int64),
+                        ("TotalPageFaultCount", ctypes.c_uint32), ("TotalProcesses", ctypes.c_uint32),
+                        ("ActiveProcesses", ctypes.c_uint32), ("TotalTerminatedProcesses", ctypes.c_uint32))
+
+        info = Accounting()
+        if not self.handle or not self.kernel32.QueryInformationJobObject(
+                self.handle, self.JOB_OBJECT_BASIC_ACCOUNTING_INFORMATION, ctypes.byref(info), ctypes.sizeof(info),
+                None):
+            return False
+        return info.TotalProcesses > 0 and info.ActiveProcesses == 0
 
     def assign_self(self) -> None:
         if not self.kernel32.AssignProcessToJobObject(self.handle, self.kernel32.GetCurrentProcess()):
@@ -4074,7 +4095,7 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
             kill_job_processes(job.guid, root, reason)
             if job_object is not None:
                 job_object.terminate()  # what hid from the sweeps (a detached child with an empty environment)
-        elif cfg.kill_leftovers:
+        elif cfg.kill_leftovers and not (job_object is not None and job_object.emptied()):
             leftovers = kill_job_processes(job.guid, root, "left behind by the robot after it ended",
                                            grace=LEFTOVER_GRACE)
             if leftovers:
