@@ -2224,7 +2224,7 @@ def write_json_atomically(path: str, data: Any, durable: bool = True) -> None:
     """
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
+        f.write(json.dumps(data))  # one C-encoded string: json.dump (or an indent) runs the pure-Python encoder
         if durable:
             f.flush()
             os.fsync(f.fileno())
