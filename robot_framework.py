@@ -2008,7 +2008,8 @@ class Outbox:
             if self.done_path:
                 with contextlib.suppress(FileNotFoundError):
                     retry_while_held(os.replace, self.path, self.done_path)
-                    fsync_folder(os.path.dirname(self.path) or ".")
+                    if self.durable:  # else a rename lost to a power loss only has the file read once more
+                        fsync_folder(os.path.dirname(self.path) or ".")
             else:
                 with contextlib.suppress(FileNotFoundError), open_retrying(self.path, "r+b") as f:
                     if f.seek(0, os.SEEK_END):
@@ -4473,6 +4474,9 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             if job is None:
                 # HasNewJob said yes but nothing came: wait one interval instead of spinning.
                 pause_before_heartbeat = min(cfg.heartbeat_interval, RECOMMENDED_HEARTBEAT_INTERVAL)
+                if job_logs is not None:  # the last job's flush goes first (it would wait for the next spawn)
+                    job_logs.close()
+                    job_logs = None
                 continue
             pause_before_heartbeat = 0.0
             # steps 3 and 4; the last job's flush goes on until this job's robot is spawned
@@ -4569,9 +4573,10 @@ class LogShipper:
     Bounded: LOG_MAX_ENTRIES robot entries per job and LOG_MESSAGE_MAX characters per entry; a longer
     robot line is cut while it is read (never held whole); what is dropped or cut is counted in one entry
     of the job's log. end_story() writes the story's end before the final job/update; flush(), after it,
-    gives the rest LOG_FLUSH_SECONDS; close() ends that flush. The flush overlaps the next Ready heartbeat,
-    consumeNextJob and the next robot's start: the next job's shipper closes it (`earlier`) only once its
-    robot is spawned, before its own thread starts (the two share the "logs" connection).
+    gives the rest LOG_FLUSH_SECONDS from its release by close(): the next job's shipper closes it
+    (`earlier`) from its own thread, which starts once that job's robot is spawned (the two share the
+    "logs" connection), or the run's end does. The next Ready heartbeat and consumeNextJob have the way to
+    themselves; the flush overlaps the next robot's start, which is spent waiting anyway.
     """
 
     def __init__(self, cfg: Config, sender: Orchestrator, job_guid: str, version_guid: str, folder: str,
@@ -4590,13 +4595,13 @@ class LogShipper:
         self.robot_entries = self.dropped = self.cut = 0  # robot lines read, dropped past the cap, cut
         self.ended = False  # "Job ended" is written (end_story)
         self._named = False  # the outbox's first record (the job it belongs to) is written
-        self._flush_until = float("inf")  # set by flush()
+        self._flush_seconds = LOG_FLUSH_SECONDS  # set by flush()
         self._closed = False
         self._lock = threading.Lock()
         self._wakeup = threading.Event()
         self._finishing = threading.Event()
         self._stop = threading.Event()
-        self._go = threading.Event()  # cleared by hold() while the final status is on its way
+        self._go = threading.Event()  # cleared by hold() from the robot's end until close() releases the flush
         self._go.set()
         self._state_saved_at = 0.0
         self._scan_pos: Optional[int] = None  # how far the robot's file was read (a long line: mid-line)
@@ -4692,15 +4697,15 @@ class LogShipper:
         self.ended = True
 
     def flush(self, flush_seconds: float = LOG_FLUSH_SECONDS) -> None:
-        """After the final job/update: what is queued goes, within `flush_seconds`. It does not wait: the
-        flush overlaps the next Ready heartbeat; close() ends it."""
-        self._flush_until = time.monotonic() + flush_seconds
+        """After the final job/update: what is queued goes, within `flush_seconds` once close() releases it:
+        when the next job's robot is spawned (its shipper closes this one) or the run ends. Until then the
+        way is free for the next Ready heartbeat and consumeNextJob (the entries would compete with them for
+        the machine and the server, and so make every job longer); the robot's start is spent waiting anyway."""
+        self._flush_seconds = flush_seconds
         if not self.enabled:
             return
         self.start()  # a job that never got to start its robot still has its story to tell
         self._finishing.set()
-        self._go.set()
-        self._wakeup.set()
 
     def add_gap_entry(self) -> None:
         """One entry that says what the job's log in the Orchestrator is missing, if anything."""
@@ -4719,7 +4724,9 @@ class LogShipper:
         if not self.enabled or self._closed or self._thread.ident is None:
             return
         self._closed = True
-        self._thread.join(max(0.0, self._flush_until - time.monotonic()))
+        self._go.set()  # the flush is released
+        self._wakeup.set()
+        self._thread.join(self._flush_seconds)
         self._stop.set()
         self._go.set()
         self._wakeup.set()
