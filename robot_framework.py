@@ -3449,8 +3449,9 @@ def prepare_job_folder(cfg: Config, job: ConsumedJob, folder: str) -> JobFiles:
                      os.path.join(folder, ENV_BUILD_LOG), os.path.join(folder, ARTIFACTS_DIR))
     with contextlib.suppress(FileNotFoundError):
         os.remove(files.stop)
-    write_json_atomically(files.context, {"job": job.job, "process_version": job.process_version, "task": job.task},
-                          durable=False)
+    # Written in place: only the robot reads it, once it is started, and a crash makes the job folder history.
+    with open(files.context, "w", encoding="utf-8") as f:
+        f.write(json.dumps({"job": job.job, "process_version": job.process_version, "task": job.task}))
     # Vendor robots read the robot GUID, host and logoff flag from this file. It holds the GUID, as
     # config.ini does, so it lives only while the job runs (removed by remove_vendor_settings).
     with open(files.settings, "w", encoding="utf-8") as f:
