@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import os
 import time
@@ -120,6 +121,25 @@ def test_unsafe_names_are_rejected_and_nothing_runs(world, name):
 
 @pytest.mark.skipif(UNDER_WINE, reason="Wine: os.path.realpath (GetFinalPathNameByHandle) does not resolve "
                                         "a host symlink, so no escape can be seen; real Windows resolves it")
+def test_a_robot_runs_from_its_cached_bytecode_made_again_when_it_changes(world, tmp_path, monkeypatch):
+    """The bootstrap loads the script as an import would: its bytecode is cached beside it after the first
+    job, and a changed script runs its new code (the cache is checked against the source)."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    robot = scripts / "cached.py"
+    robot.write_text("import os\nopen(os.path.join(os.environ['TEST_OUT'], 'said.txt'), 'w').write('first')\n")
+    config = world.reconfigure(robot__scripts_dir=scripts)
+    first = world.emu.add_job("cached")
+    assert world.run("--no-logoff", config=config).returncode == 0
+    assert first.history == [IN_PROGRESS, SUCCESS] and (world.out / "said.txt").read_text() == "first"
+    assert os.path.exists(importlib.util.cache_from_source(str(robot)))
+    robot.write_text("import os\nopen(os.path.join(os.environ['TEST_OUT'], 'said.txt'), 'w').write('second!')\n")
+    second = world.emu.add_job("cached")
+    assert world.run("--no-logoff", config=config).returncode == 0
+    assert second.history == [IN_PROGRESS, SUCCESS] and (world.out / "said.txt").read_text() == "second!"
+
+
 def test_symlink_leading_out_of_scripts_dir_is_rejected(world, tmp_path):
     scripts = tmp_path / "scripts"
     scripts.mkdir()
