@@ -1672,7 +1672,7 @@ class Orchestrator:
         request.method = method
         request.url = prepared_url(self.cfg.host + endpoint)
         request.headers = requests.structures.CaseInsensitiveDict(self.session.headers)
-        request.hooks = {"response": []}
+        request.hooks = requests.hooks.default_hooks()
         body = None
         if fields:  # requests' encoding: form fields, UTF-8, a None value left out
             body = urllib.parse.urlencode([(k, v) for k, v in fields.items() if v is not None]).encode("ascii")
@@ -4729,7 +4729,6 @@ class LogShipper:
         self._wakeup.set()
         self._thread.join(self._flush_seconds)
         self._stop.set()
-        self._go.set()
         self._wakeup.set()
         if self.orch is not None:
             self.orch.cancel()  # a call still in flight is abandoned (it is sent again later)
