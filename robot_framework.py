@@ -3579,11 +3579,13 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
     else:
         options["start_new_session"] = True  # own process group: SIGINT on Stop reaches the whole group
     with open(files.output, "ab") as output:  # a file, not a pipe: a chatty robot can never block
-        return subprocess.Popen([python, "-c", ROBOT_BOOTSTRAP, *args, vendor_argument(job, files)], cwd=cwd,
-                                env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, **options)
+        return subprocess.Popen([python, *bootstrap_arguments(cfg, python), *args, vendor_argument(job, files)],
+                                cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                **options)
 
 
-# How a robot starts: `python -c ROBOT_BOOTSTRAP <script or folder> <vendor argument>`. Standard library
+# How a robot starts: `python <bootstrap> <script or folder> <vendor argument>`, the bootstrap being its
+# cached bytecode or `-c ROBOT_BOOTSTRAP` (bootstrap_arguments). Standard library
 # only, a few ms, and any Python 3 (a robot's `[robot] python` may be older than ours). It puts the
 # framework's folder at the end of sys.path (it shadows nothing), so `import robot_framework` works also
 # under an embeddable CPython, whose pythonXY._pth file makes it ignore PYTHONPATH; then it runs the
@@ -3594,6 +3596,10 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
 # interpreter's, as with PYTHONPATH; `site` is imported for that only (free where it was imported already).
 ROBOT_BOOTSTRAP = (
     "import os, sys\n"
+    # Run from its cached bytecode, Python put that file's folder (log_dir) first on sys.path; under -c it
+    # puts the working folder there (''): the robot finds the same modules either way.
+    "if sys.argv[0] != '-c' and not getattr(sys.flags, 'safe_path', 0):\n"
+    "    sys.path[0] = ''\n"
     f"sys.path.append({FRAMEWORK_DIR!r})\n"
     "sys.argv = sys.argv[1:]\n"
     "__file__ = os.path.join(sys.argv[0], '__main__.py') if os.path.isdir(sys.argv[0]) else sys.argv[0]\n"
@@ -3651,6 +3657,55 @@ ROBOT_BOOTSTRAP = (
     # Run in this very __main__ module, as `python <script>` does (runpy would cost ~10 ms of imports).
     "exec(__loader__.get_code('__main__'))\n"
 )
+
+
+BOOTSTRAP_BYTECODE = (f"robot_bootstrap-{hashlib.sha256(ROBOT_BOOTSTRAP.encode()).hexdigest()[:12]}."
+                      f"{sys.implementation.cache_tag}.pyc")
+
+
+def bootstrap_arguments(cfg: Config, python: str) -> list[str]:
+    """The bootstrap's place in a robot's command line: its cached bytecode when the robot runs on this
+    very interpreter, else `-c` and its source ([robot] python may be another Python version).
+
+    Python compiles `-c` source at every start: about 1 ms of every robot's start. A .pyc named as the
+    script runs as it is (CPython checks its magic number and reads nothing else of the header). The file
+    is written once per run (bootstrap_bytecode) into log_dir, restricted to the robot account like the
+    journal, and never read back by the framework: a file left by an earlier run, or damaged since, is
+    not trusted, only replaced. Its name carries the bootstrap text's hash and the interpreter's tag, so
+    frameworks of other versions sharing a log_dir keep their own."""
+    if python != default_robot_python() or sys.implementation.cache_tag is None:
+        return ["-c", ROBOT_BOOTSTRAP]
+    path = bootstrap_bytecode(cfg.log_dir)
+    if path is not None and not os.path.isfile(path):  # removed during the run (a clean-up of log_dir)
+        bootstrap_bytecode.cache_clear()
+        path = bootstrap_bytecode(cfg.log_dir)
+    return [path] if path is not None else ["-c", ROBOT_BOOTSTRAP]
+
+
+@functools.cache
+def bootstrap_bytecode(folder: str) -> Optional[str]:
+    """Writes the bootstrap's bytecode into `folder`; its path, or None when it cannot be written (the
+    robots then start with -c, said once)."""
+    import importlib.util  # loaded already by the standard library's start-up; named here for its constant
+    import marshal
+
+    path = os.path.join(folder, BOOTSTRAP_BYTECODE)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        # Header: magic number, then flags, source time and size, which running a .pyc directly ignores.
+        data = importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(compile(ROBOT_BOOTSTRAP, "<string>", "exec"))
+        with open(temporary, "wb") as f:
+            f.write(data)
+        # Another framework sharing log_dir may be replacing it too: the same bytes. Windows refuses the
+        # rename while a robot starting this instant reads the file (a sharing violation): waited out.
+        retry_while_held(os.replace, temporary, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        logger.warning("Cannot write %s (%s); robots start from the bootstrap's source, ~1 ms more each", path,
+                       describe_os_error(e))
+        return None
+    return path
 
 
 def default_robot_python() -> str:

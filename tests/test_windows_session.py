@@ -3,6 +3,7 @@ Python (an embeddable CPython with its ._pth file included), the single-instance
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -36,6 +37,17 @@ def test_robot_imports_the_framework_under_a_python_that_ignores_pythonpath(worl
     assert os.path.samefile(seen["module"], rf.__file__)
     assert os.path.basename(seen["argv"][0]) == "imports_api.py" == os.path.basename(seen["file"])
     assert seen["path0"] == os.path.dirname(seen["file"])  # as `python imports_api.py` would have it
+
+
+def test_a_robot_on_the_frameworks_interpreter_starts_from_the_bootstraps_bytecode_as_its_script_would(world):
+    world.log_dir.mkdir(parents=True, exist_ok=True)
+    cached = world.log_dir / rf.BOOTSTRAP_BYTECODE
+    cached.write_bytes(b"left damaged by an earlier run")  # never trusted: each run writes its own
+    seen = run_imports_api(world, "")
+    assert cached.read_bytes()[:4] == importlib.util.MAGIC_NUMBER
+    assert os.path.basename(seen["argv"][0]) == "imports_api.py" == os.path.basename(seen["file"])
+    assert seen["path0"] == os.path.dirname(seen["file"])  # as `python imports_api.py` would have it
+    assert str(world.log_dir) not in seen["path"] and "" in seen["path"]  # as under -c: not the bytecode's folder
 
 
 @pytest.mark.skipif(not UNDER_WINE, reason="needs the Windows lane's embeddable CPython (tests/windows/run.sh)")

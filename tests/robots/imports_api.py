@@ -8,4 +8,4 @@ import robot_framework as rf
 
 rf.log("imported robot_framework")
 _helpers.mark("imports_api.json", json.dumps({"module": rf.__file__, "argv": sys.argv, "file": __file__,
-                                               "path0": sys.path[0]}))
+                                               "path0": sys.path[0], "path": sys.path}))
