@@ -2258,6 +2258,7 @@ def retry_while_held(action: Callable[..., T], *args: Any) -> T:
 PROCESS_ERRORS = (psutil.Error, OSError)
 
 
+@functools.cache  # an account lookup (POSIX: the password database) at every job's sweep otherwise
 def current_username() -> str:
     try:
         return psutil.Process().username()
@@ -2301,18 +2302,23 @@ def find_job_processes(marker: str, root: Optional[psutil.Process]) -> list[psut
     if marker:
         user = current_username()
         try:
+            # try/except rather than contextlib.suppress: this loop runs once per process on the machine.
             for proc in psutil.process_iter():
                 if proc.pid == me or proc.pid in found:
                     continue
-                with contextlib.suppress(*PROCESS_ERRORS):
+                try:
                     if proc.create_time() < since:  # cached by psutil: no new system call
                         continue
+                except PROCESS_ERRORS:
+                    pass  # its age unknown: its environment says
                 # Other users' processes refuse environ() (AccessDenied) on both platforms, cheaply; the
                 # user check (a name lookup) runs only for a match, which also keeps an admin account
                 # from touching other users' processes.
-                with contextlib.suppress(*PROCESS_ERRORS):
+                try:
                     if proc.environ().get(ENV_JOB_GUID) == marker and proc.username() == user:
                         found[proc.pid] = proc
+                except PROCESS_ERRORS:
+                    pass
         except PROCESS_ERRORS as e:  # the process list itself failed: the tree walk still counts
             logger.warning("Listing processes for job %s failed: %s", clean(marker, 60), e)
     alive = []
@@ -3524,11 +3530,14 @@ def is_cleartext(host: str) -> bool:
     return parts.scheme == "http" and not (hostname in ("localhost", "::1") or hostname.startswith("127."))
 
 
-def prune_job_folders(jobs_dir: str, keep: int) -> None:
-    """Keep the newest `keep` job folders; a folder whose task ledger still has outcomes to deliver stays."""
+def prune_job_folders(folder: str, keep: int) -> None:
+    """Keep the newest `keep` job folders, the running job's (`folder`) always among them (names sort by
+    the second, not within one); a folder whose task ledger or log outbox still has records to deliver
+    stays. Run while the job's robot boots: a folder's removal costs the time between two jobs nothing."""
+    jobs_dir, running = os.path.split(folder)
     with os.scandir(jobs_dir) as entries:  # the entries' types come with the listing: no stat per folder
-        folders = sorted(entry.name for entry in entries if entry.is_dir())
-    for old in folders[:-keep]:
+        older = sorted(entry.name for entry in entries if entry.is_dir() and entry.name != running)
+    for old in older[:max(0, len(older) - (keep - 1))]:
         if os.path.exists(os.path.join(jobs_dir, old, TASKS_LEDGER)):
             continue  # task outcomes still to deliver
         outbox = os.path.join(jobs_dir, old, LOG_OUTBOX)
@@ -4092,6 +4101,8 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
             except OSError as e:  # the earlier, non-durable write still serves crash recovery
                 logger.error("Job %s: cannot write %s (%s); the robot keeps running", job.guid, store.running,
                              describe_os_error(e))
+            with contextlib.suppress(OSError):
+                prune_job_folders(files.folder, cfg.keep_jobs)
             job_deadline = time.monotonic() + cfg.job_timeout if cfg.job_timeout else None
             status: Optional[int] = None
             if env is not None:
@@ -4169,7 +4180,6 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
                            after_status=lambda: close_apps(cfg, "after the job", shipper))
     if fault:
         raise MachineFault(fault, shipper)
-    prune_job_folders(os.path.dirname(files.folder), cfg.keep_jobs)  # after the job: off the start path
     return shipper
 
 

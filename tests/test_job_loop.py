@@ -84,6 +84,19 @@ def test_several_jobs_then_logoff(world):
     assert world.logged_off.read_text() == "logged off\n"
 
 
+def test_keep_jobs_keeps_the_newest_job_folders_and_never_the_running_jobs_away(world):
+    # A folder whose name sorts after every real one (as a clock set back would leave): with keep_jobs = 1
+    # it is the one to go, never the folder of the job whose robot is running.
+    stray = world.log_dir / "jobs" / "99991231-235959_left-by-a-clock-set-back"
+    stray.mkdir(parents=True)
+    jobs = [world.emu.add_job("ok"), world.emu.add_job("ok")]
+    result = world.run("--no-logoff", config=world.reconfigure(logging__keep_jobs=1, orchestrator__send_logs="false"))
+    assert result.returncode == 0 and [j.history for j in jobs] == [[8, 4], [8, 4]]
+    folders = list((world.log_dir / "jobs").iterdir())
+    assert [f.name.split("_", 1)[1] for f in folders] == [jobs[1].guid]
+    assert (folders[0] / "output.log").exists()
+
+
 @pytest.mark.parametrize(("robot", "reason"), [
     ("fail", "exit code 3"),
     ("crash", "exit code 1"),
