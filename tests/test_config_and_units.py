@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -130,6 +131,24 @@ def test_split_command_keeps_windows_paths_on_windows():
 def test_clean_strips_control_characters_and_cuts():
     assert rf.clean("a\r\nINFO forged\x1b[31m") == "a INFO forged [31m"
     assert rf.clean("x" * 300) == "x" * 200 + "..."
+
+
+def test_the_framework_log_rotates_once_it_reaches_its_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(rf, "LOG_MAX_BYTES", 2000)
+    cfg = SimpleNamespace(log_dir=str(tmp_path), level="INFO")
+    monkeypatch.setattr(rf.logger, "handlers", [])
+    monkeypatch.setattr(sys, "stderr", None)  # as under pythonw: the file alone
+    rf.setup_logging(cfg, verbose=False)
+    try:
+        for n in range(200):  # ~18 KB: more rotations than backups kept
+            rf.logger.info("line %03d %s", n, "x" * 50)
+    finally:
+        for handler in rf.logger.handlers:
+            handler.close()
+    current, previous = tmp_path / "robot_framework.log", tmp_path / "robot_framework.log.1"
+    assert previous.exists() and 2000 <= previous.stat().st_size < 2100  # cut at the line that crossed the size
+    assert "line 199" in current.read_text(encoding="utf-8") and current.stat().st_size < 2100
+    assert len(list(tmp_path.glob("robot_framework.log.*"))) == rf.LOG_BACKUPS  # the oldest went
 
 
 def test_robots_get_python_exe_when_the_framework_runs_under_pythonw(tmp_path, monkeypatch):

@@ -346,7 +346,7 @@ def test_check_sends_one_ready_heartbeat_and_consumes_nothing(world):
     assert [c.endpoint for c in world.emu.calls()] == ["heartbeat"]
 
 
-def test_log_file_rotates_under_log_dir(world):
+def test_the_framework_log_is_under_log_dir(world):
     assert world.run("--no-logoff").returncode == 0
     assert (world.log_dir / "robot_framework.log").exists()
 
