@@ -2132,6 +2132,9 @@ class RobotFiles:
         self.key = robot_key(cfg.robot_guid)
         # Final statuses, each on disk before it is sent (an Outbox: emptied once all are delivered).
         self.journal = Outbox(os.path.join(cfg.log_dir, f"journal-{self.key}.jsonl"))
+        # True: every status in the journal is known delivered (this run sent them all): the look between
+        # jobs is skipped, and the journal is emptied while the next robot boots (settle_journal).
+        self.journal_delivered = False
         self.running = os.path.join(cfg.log_dir, f"running-{self.key}.json")
         # The lock lives in the temp folder, not log_dir, so two configs naming the same GUID with
         # different log_dirs still exclude each other. Windows: %TEMP% is per user, and a robot
@@ -2170,6 +2173,16 @@ class RobotFiles:
             raise AlreadyRunning(f"another robot_framework.py is already running for this robot GUID (lock "
                                  f"{self.lock_path}); this one exits without contacting the Orchestrator") from None
         self._lock_file = f  # file descriptors are not inherited by the robot (PEP 446)
+
+    def settle_journal(self) -> None:
+        """Empty the journal once all it holds is delivered; off the path between two jobs (the next robot
+        is booting). Outbox.settle reads it first and empties nothing that is still pending."""
+        if self.journal_delivered:
+            try:
+                self.journal.settle()
+            except OSError as e:  # emptied at the next look instead
+                logger.warning("Journal %s: %s", self.journal.path, describe_os_error(e))
+                self.journal_delivered = False
 
     # --- running-job state (crash recovery) ---
     def save_running(self, state: dict[str, Any], durable: bool = True) -> None:
@@ -3855,6 +3868,10 @@ class HeartbeatWorker:
         self._asked.set()
         if not self._in_progress_sent:
             self._thread.join(self.cfg.request_timeout + 1)
+        with self._lock:
+            idle = not self._busy
+        if idle:  # no call in flight: it wakes to _closing and ends without another; not waited for
+            return
         self.orch.cancel()
         self._thread.join(WORKER_JOIN_TIMEOUT)
         if self._thread.is_alive():
@@ -4122,6 +4139,7 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
             except OSError as e:  # the earlier, non-durable write still serves crash recovery
                 logger.error("Job %s: cannot write %s (%s); the robot keeps running", job.guid, store.running,
                              describe_os_error(e))
+            store.settle_journal()  # the previous job's delivered status; its running state is overwritten
             with contextlib.suppress(OSError):
                 prune_job_folders(files.folder, cfg.keep_jobs)
             job_deadline = time.monotonic() + cfg.job_timeout if cfg.job_timeout else None
@@ -4397,13 +4415,20 @@ def send_final_statuses(cfg: Config, orch: Orchestrator, store: RobotFiles,
         return f"Job {clean(record.get('job'), 60)}: job/update {name}"
 
     journal = store.journal
-    if records is None and journal.empty():
-        return True  # between jobs, nearly always: one stat
+    if records is None and (store.journal_delivered or journal.empty()):
+        store.journal_delivered = True
+        return True  # between jobs, nearly always: nothing to look at, or one stat
+    # Nothing else undelivered before this round's records: once they are out, the whole journal is.
+    nothing_older = records is not None and store.journal_delivered
+    store.journal_delivered = False
     try:
         sent = send_pending(journal, journal.latest("job") if records is None else records, what,
                             lambda r: orch.update_job(r["job"], as_int(r.get("status")) or JOB_STATUS_FAILED),
                             seconds)
-        journal.settle()
+        if records is None:
+            store.journal_delivered = sent and journal.settle()
+        else:  # a job's end: emptied while the next robot boots, not between the final status and the heartbeat
+            store.journal_delivered = sent and nothing_older
     except OSError as e:  # a mark or the emptying: at worst a status is sent again
         logger.error("Journal %s: %s; a delivered status may be sent again", journal.path, describe_os_error(e))
         sent = False
@@ -4534,7 +4559,8 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
         store.migrate_journal()
         job_logs = recover_crashed_job(cfg, orch, store)
         while True:
-            time.sleep(pause_before_heartbeat)
+            if pause_before_heartbeat:
+                time.sleep(pause_before_heartbeat)
             send_final_statuses(cfg, orch, store)
             reply = send_ready_heartbeat(cfg, orch, identity)  # step 1 / step 5
             if reply.error_code == HEARTBEAT_ROBOT_NOT_FOUND:

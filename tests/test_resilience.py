@@ -405,3 +405,16 @@ def test_https_verify_off_works_with_a_warning(tls_world):
     assert job.history == [IN_PROGRESS, SUCCESS]
     assert "TLS certificate verification is OFF" in result.stderr
     assert "InsecureRequestWarning" not in result.stderr
+
+
+def test_a_delivered_status_is_emptied_from_the_journal_once_and_never_sent_again(world):
+    # Emptied while the next robot boots: after the run's last job it stays until the next start.
+    first, second = world.emu.add_job("ok"), world.emu.add_job("ok")
+    assert world.run("--no-logoff").returncode == 0
+    journal = next(world.log_dir.glob("journal-*.jsonl"))
+    assert first.guid not in journal.read_text()  # emptied while the second job's robot booted
+    assert not journal_pending(world)
+    assert world.run("--no-logoff").returncode == 0
+    assert [first.history, second.history] == [[IN_PROGRESS, SUCCESS], [IN_PROGRESS, SUCCESS]]
+    assert len([c for c in world.emu.calls("update") if c.fields.get("status") == str(SUCCESS)]) == 2
+    assert journal.read_text() == ""
