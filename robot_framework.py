@@ -3718,48 +3718,51 @@ BOOTSTRAP_BYTECODE = (f"robot_bootstrap-{hashlib.sha256(ROBOT_BOOTSTRAP.encode()
 
 
 def bootstrap_arguments(cfg: Config, python: str) -> list[str]:
-    """The bootstrap's place in a robot's command line: its cached bytecode when the robot runs on this
-    very interpreter, else `-c` and its source ([robot] python may be another Python version).
+    """The bootstrap's place in a robot's command line: its bytecode when this run wrote it and the robot
+    runs on this very interpreter, else `-c` and its source ([robot] python may be another version).
 
     Python compiles `-c` source at every start: about 1 ms of every robot's start. A .pyc named as the
-    script runs as it is (CPython checks its magic number and reads nothing else of the header). The file
-    is written once per run (bootstrap_bytecode) into log_dir, restricted to the robot account like the
-    journal, and never read back by the framework: a file left by an earlier run, or damaged since, is
-    not trusted, only replaced. Its name carries the bootstrap text's hash and the interpreter's tag, so
-    frameworks of other versions sharing a log_dir keep their own."""
-    if python != default_robot_python() or sys.implementation.cache_tag is None:
-        return ["-c", ROBOT_BOOTSTRAP]
-    path = bootstrap_bytecode(cfg.log_dir)
-    if path is not None and not os.path.isfile(path):  # removed during the run (a clean-up of log_dir)
-        bootstrap_bytecode.cache_clear()
-        path = bootstrap_bytecode(cfg.log_dir)
-    return [path] if path is not None else ["-c", ROBOT_BOOTSTRAP]
+    script runs as it is (CPython checks its magic number and reads nothing else of the header)."""
+    path = os.path.join(cfg.log_dir, BOOTSTRAP_BYTECODE)
+    if python == default_robot_python() and _bootstraps_written.get(path) and os.path.isfile(path):
+        return [path]
+    return ["-c", ROBOT_BOOTSTRAP]
 
 
-@functools.cache
-def bootstrap_bytecode(folder: str) -> Optional[str]:
-    """Writes the bootstrap's bytecode into `folder`; its path, or None when it cannot be written (the
-    robots then start with -c, said once)."""
+_bootstraps_written: dict[str, bool] = {}  # path -> written by this run (False: it could not be)
+
+
+def write_bootstrap_bytecode(cfg: Config) -> None:
+    """The bootstrap's bytecode, written while the run's first robot boots (that one starts from the source,
+    so the compile is never between the Orchestrator's answer and a robot's start), again if removed.
+
+    Into log_dir, restricted to the robot account like the journal, and never read back by the framework:
+    a file an earlier run left, or damaged since, is not trusted, only replaced. Its name carries the
+    bootstrap text's hash and the interpreter's tag, so frameworks of other versions sharing a log_dir keep
+    their own; one of the same version writes the same bytes."""
     import importlib.util  # loaded already by the standard library's start-up; named here for its constant
     import marshal
 
-    path = os.path.join(folder, BOOTSTRAP_BYTECODE)
+    path = os.path.join(cfg.log_dir, BOOTSTRAP_BYTECODE)
+    done = _bootstraps_written.get(path)
+    if cfg.python or sys.implementation.cache_tag is None or done is False or (done and os.path.isfile(path)):
+        return
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         # Header: magic number, then flags, source time and size, which running a .pyc directly ignores.
         data = importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(compile(ROBOT_BOOTSTRAP, "<string>", "exec"))
         with open(temporary, "wb") as f:
             f.write(data)
-        # Another framework sharing log_dir may be replacing it too: the same bytes. Windows refuses the
-        # rename while a robot starting this instant reads the file (a sharing violation): waited out.
+        # Windows refuses the rename while a robot of another framework sharing log_dir reads the file (a
+        # sharing violation): waited out.
         retry_while_held(os.replace, temporary, path)
+        _bootstraps_written[path] = True
     except OSError as e:
         with contextlib.suppress(OSError):
             os.remove(temporary)
         logger.warning("Cannot write %s (%s); robots start from the bootstrap's source, ~1 ms more each", path,
                        describe_os_error(e))
-        return None
-    return path
+        _bootstraps_written[path] = False
 
 
 def default_robot_python() -> str:
@@ -4151,6 +4154,7 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
                 logger.error("Job %s: cannot write %s (%s); the robot keeps running", job.guid, store.running,
                              describe_os_error(e))
             store.settle_journal()  # the previous job's delivered status; its running state is overwritten
+            write_bootstrap_bytecode(cfg)  # once per run: for the next robots
             with contextlib.suppress(OSError):
                 prune_job_folders(files.folder, cfg.keep_jobs)
             job_deadline = time.monotonic() + cfg.job_timeout if cfg.job_timeout else None

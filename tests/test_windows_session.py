@@ -39,12 +39,14 @@ def test_robot_imports_the_framework_under_a_python_that_ignores_pythonpath(worl
     assert seen["path0"] == os.path.dirname(seen["file"])  # as `python imports_api.py` would have it
 
 
-def test_a_robot_on_the_frameworks_interpreter_starts_from_the_bootstraps_bytecode_as_its_script_would(world):
+def test_robots_on_the_frameworks_interpreter_start_from_the_bootstraps_bytecode_as_their_script_would(world):
     world.log_dir.mkdir(parents=True, exist_ok=True)
     cached = world.log_dir / rf.BOOTSTRAP_BYTECODE
     cached.write_bytes(b"left damaged by an earlier run")  # never trusted: each run writes its own
-    seen = run_imports_api(world, "")
+    world.emu.add_job("imports_api")  # the run's first robot starts from the source; the bytecode is written
+    seen = run_imports_api(world, "")  # meanwhile, and the second robot starts from it
     assert cached.read_bytes()[:4] == importlib.util.MAGIC_NUMBER
+    assert os.path.samefile(seen["command"][1], cached)
     assert os.path.basename(seen["argv"][0]) == "imports_api.py" == os.path.basename(seen["file"])
     assert seen["path0"] == os.path.dirname(seen["file"])  # as `python imports_api.py` would have it
     assert str(world.log_dir) not in seen["path"] and "" in seen["path"]  # as under -c: not the bytecode's folder
