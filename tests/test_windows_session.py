@@ -46,7 +46,8 @@ def test_robots_on_the_frameworks_interpreter_start_from_the_bootstraps_bytecode
     world.emu.add_job("imports_api")  # the run's first robot starts from the source; the bytecode is written
     seen = run_imports_api(world, "")  # meanwhile, and the second robot starts from it
     assert cached.read_bytes()[:4] == importlib.util.MAGIC_NUMBER
-    assert os.path.samefile(seen["command"][1], cached)
+    if sys.version_info >= (3, 10):  # sys.orig_argv: the interpreter's own command line
+        assert os.path.samefile(seen["command"][1], cached)
     assert os.path.basename(seen["argv"][0]) == "imports_api.py" == os.path.basename(seen["file"])
     assert seen["path0"] == os.path.dirname(seen["file"])  # as `python imports_api.py` would have it
     assert str(world.log_dir) not in seen["path"] and "" in seen["path"]  # as under -c: not the bytecode's folder

@@ -3,12 +3,10 @@
 import json
 import sys
 
-import psutil
-
 import _helpers
 import robot_framework as rf
 
 rf.log("imported robot_framework")
 _helpers.mark("imports_api.json", json.dumps({"module": rf.__file__, "argv": sys.argv, "file": __file__,
                                                "path0": sys.path[0], "path": sys.path,
-                                               "command": psutil.Process().cmdline()[:2]}))
+                                               "command": getattr(sys, "orig_argv", [])[:2]}))
