@@ -3718,51 +3718,72 @@ BOOTSTRAP_BYTECODE = (f"robot_bootstrap-{hashlib.sha256(ROBOT_BOOTSTRAP.encode()
 
 
 def bootstrap_arguments(cfg: Config, python: str) -> list[str]:
-    """The bootstrap's place in a robot's command line: its bytecode when this run wrote it and the robot
-    runs on this very interpreter, else `-c` and its source ([robot] python may be another version).
+    """The bootstrap's place in a robot's command line: its bytecode when the robot runs on this very
+    interpreter, else `-c` and its source ([robot] python may be another Python version).
 
     Python compiles `-c` source at every start: about 1 ms of every robot's start. A .pyc named as the
-    script runs as it is (CPython checks its magic number and reads nothing else of the header)."""
-    path = os.path.join(cfg.log_dir, BOOTSTRAP_BYTECODE)
-    if python == default_robot_python() and _bootstraps_written.get(path) and os.path.isfile(path):
-        return [path]
+    script runs as it is (CPython checks its magic number and reads nothing else of the header). The one
+    --install-task wrote beside the framework's own (INSTALLED_BOOTSTRAP) serves every run; else the run's
+    own in log_dir, from its second robot on (write_bootstrap_bytecode)."""
+    if python == default_robot_python():
+        if os.path.isfile(INSTALLED_BOOTSTRAP):
+            return [INSTALLED_BOOTSTRAP]
+        path = os.path.join(cfg.log_dir, BOOTSTRAP_BYTECODE)
+        if _bootstraps_written.get(path) and os.path.isfile(path):
+            return [path]
     return ["-c", ROBOT_BOOTSTRAP]
 
 
-_bootstraps_written: dict[str, bool] = {}  # path -> written by this run (False: it could not be)
+# Written by compile_for_task (--install-task) where the framework's own bytecode goes: as trusted as the
+# script beside it, and named after the bootstrap text (which names the framework's folder), so a moved or
+# updated framework never runs another version's.
+INSTALLED_BOOTSTRAP = os.path.join(FRAMEWORK_DIR, "__pycache__", BOOTSTRAP_BYTECODE)
+_bootstraps_written: dict[str, bool] = {}  # log_dir's path -> written by this run (False: it could not be)
 
 
 def write_bootstrap_bytecode(cfg: Config) -> None:
-    """The bootstrap's bytecode, written while the run's first robot boots (that one starts from the source,
-    so the compile is never between the Orchestrator's answer and a robot's start), again if removed.
+    """The bootstrap's bytecode in log_dir, written while the run's first robot boots (that one starts from
+    the source, so the compile is never between the Orchestrator's answer and a robot's start), and again
+    if removed; not where --install-task wrote one.
 
-    Into log_dir, restricted to the robot account like the journal, and never read back by the framework:
-    a file an earlier run left, or damaged since, is not trusted, only replaced. Its name carries the
-    bootstrap text's hash and the interpreter's tag, so frameworks of other versions sharing a log_dir keep
-    their own; one of the same version writes the same bytes."""
+    log_dir is restricted to the robot account like the journal, and a file there is never read back: one
+    an earlier run left, or damaged since, is not trusted, only replaced. Frameworks of other versions
+    sharing a log_dir keep their own (the name); one of the same version writes the same bytes."""
+    path = os.path.join(cfg.log_dir, BOOTSTRAP_BYTECODE)
+    done = _bootstraps_written.get(path)
+    if (cfg.python or sys.implementation.cache_tag is None or done is False or (done and os.path.isfile(path))
+            or os.path.isfile(INSTALLED_BOOTSTRAP)):
+        return
+    try:
+        write_bootstrap_to(path, durable=False)
+        _bootstraps_written[path] = True
+    except OSError as e:
+        logger.warning("Cannot write %s (%s); robots start from the bootstrap's source, ~1 ms more each", path,
+                       describe_os_error(e))
+        _bootstraps_written[path] = False
+
+
+def write_bootstrap_to(path: str, durable: bool) -> None:
+    """The bootstrap's bytecode, written then renamed (a robot starting meanwhile reads the old file or the
+    new one). durable (--install-task): fsynced first, so a file found there later is whole."""
     import importlib.util  # loaded already by the standard library's start-up; named here for its constant
     import marshal
 
-    path = os.path.join(cfg.log_dir, BOOTSTRAP_BYTECODE)
-    done = _bootstraps_written.get(path)
-    if cfg.python or sys.implementation.cache_tag is None or done is False or (done and os.path.isfile(path)):
-        return
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         # Header: magic number, then flags, source time and size, which running a .pyc directly ignores.
         data = importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(compile(ROBOT_BOOTSTRAP, "<string>", "exec"))
         with open(temporary, "wb") as f:
             f.write(data)
-        # Windows refuses the rename while a robot of another framework sharing log_dir reads the file (a
-        # sharing violation): waited out.
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        # Windows refuses the rename while a robot reads the file (a sharing violation): waited out.
         retry_while_held(os.replace, temporary, path)
-        _bootstraps_written[path] = True
-    except OSError as e:
+    except OSError:
         with contextlib.suppress(OSError):
             os.remove(temporary)
-        logger.warning("Cannot write %s (%s); robots start from the bootstrap's source, ~1 ms more each", path,
-                       describe_os_error(e))
-        _bootstraps_written[path] = False
+        raise
 
 
 def default_robot_python() -> str:
@@ -5209,12 +5230,15 @@ def task_arguments(cfg: Config) -> list[str]:
 
 
 def compile_for_task() -> Optional[str]:
-    """The cached bytecode the task's start imports, compiled now: the robot accounts may not be allowed
-    to write __pycache__ in the framework's folder. None when written, else why not."""
+    """The cached bytecode the task's start imports, and the robots' bootstrap's, compiled now: the robot
+    accounts may not be allowed to write __pycache__ in the framework's folder. None when written, else
+    why not."""
     import py_compile
 
     try:
         py_compile.compile(os.path.join(FRAMEWORK_DIR, "robot_framework.py"), doraise=True)
+        if sys.implementation.cache_tag is not None:
+            write_bootstrap_to(INSTALLED_BOOTSTRAP, durable=True)  # the robots' (bootstrap_arguments)
     except (OSError, py_compile.PyCompileError) as e:
         return clean(e, 200)
     return None

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import psutil
 import pytest
@@ -40,6 +41,8 @@ def test_robot_imports_the_framework_under_a_python_that_ignores_pythonpath(worl
 
 
 def test_robots_on_the_frameworks_interpreter_start_from_the_bootstraps_bytecode_as_their_script_would(world):
+    installed = Path(rf.INSTALLED_BOOTSTRAP)
+    installed.unlink(missing_ok=True)  # as where --install-task never ran: the run writes its own
     world.log_dir.mkdir(parents=True, exist_ok=True)
     cached = world.log_dir / rf.BOOTSTRAP_BYTECODE
     cached.write_bytes(b"left damaged by an earlier run")  # never trusted: each run writes its own
@@ -51,6 +54,18 @@ def test_robots_on_the_frameworks_interpreter_start_from_the_bootstraps_bytecode
     assert os.path.basename(seen["argv"][0]) == "imports_api.py" == os.path.basename(seen["file"])
     assert seen["path0"] == os.path.dirname(seen["file"])  # as `python imports_api.py` would have it
     assert str(world.log_dir) not in seen["path"] and "" in seen["path"]  # as under -c: not the bytecode's folder
+
+
+def test_the_bootstraps_bytecode_install_task_writes_serves_the_first_robot_too(world):
+    assert rf.compile_for_task() is None  # what --install-task does after registering the task
+    try:
+        seen = run_imports_api(world, "")
+        if sys.version_info >= (3, 10):
+            assert os.path.samefile(seen["command"][1], rf.INSTALLED_BOOTSTRAP)
+        assert not (world.log_dir / rf.BOOTSTRAP_BYTECODE).exists()  # nothing written per run
+        assert seen["path0"] == os.path.dirname(seen["file"])
+    finally:
+        Path(rf.INSTALLED_BOOTSTRAP).unlink(missing_ok=True)  # the other tests run as where it never ran
 
 
 @pytest.mark.skipif(not UNDER_WINE, reason="needs the Windows lane's embeddable CPython (tests/windows/run.sh)")
