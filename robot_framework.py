@@ -3650,8 +3650,8 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
 # interpreter's, as with PYTHONPATH; `site` is imported for that only (free where it was imported already).
 ROBOT_BOOTSTRAP = (
     "import os, sys\n"
-    # Run from its cached bytecode, Python put that file's folder (log_dir) first on sys.path; under -c it
-    # puts the working folder there (''): the robot finds the same modules either way.
+    # Run from its bytecode, Python put that file's folder (log_dir, or the framework's __pycache__) first on
+    # sys.path; under -c it puts the working folder there (''): the robot finds the same modules either way.
     "if sys.argv[0] != '-c' and not getattr(sys.flags, 'safe_path', 0):\n"
     "    sys.path[0] = ''\n"
     f"sys.path.append({FRAMEWORK_DIR!r})\n"
