@@ -2263,18 +2263,29 @@ def load_json_or_none(path: str) -> Any:
 
 
 def write_json_atomically(path: str, data: Any, durable: bool = True) -> None:
+    # One C-encoded string: json.dump (or an indent) runs the pure-Python encoder.
+    write_atomically(path, json.dumps(data).encode("utf-8"), durable)
+
+
+def write_atomically(path: str, data: bytes, durable: bool = True, temporary: Optional[str] = None) -> None:
     """Write-then-rename, so a crash leaves the old file or the new one, never half of one.
 
     durable: fsync before the rename, so the content also survives a power loss or a Windows crash
     (the journal and the running-job state); a few ms, so not for files a crash makes worthless.
+    temporary: where it is written first (default `<path>.tmp`; one per process where several write it).
     """
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps(data))  # one C-encoded string: json.dump (or an indent) runs the pure-Python encoder
-        if durable:
-            f.flush()
-            os.fsync(f.fileno())
-    retry_while_held(os.replace, tmp, path)  # atomic on NTFS and POSIX file systems alike
+    tmp = temporary or f"{path}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        retry_while_held(os.replace, tmp, path)  # atomic on NTFS and POSIX file systems alike
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
     if durable:
         fsync_folder(os.path.dirname(path) or ".")  # POSIX: the rename itself is durable once its folder is
 
@@ -3764,26 +3775,15 @@ def write_bootstrap_bytecode(cfg: Config) -> None:
 
 
 def write_bootstrap_to(path: str, durable: bool) -> None:
-    """The bootstrap's bytecode, written then renamed (a robot starting meanwhile reads the old file or the
-    new one). durable (--install-task): fsynced first, so a file found there later is whole."""
+    """The bootstrap's bytecode (a robot starting meanwhile reads the old file or the new one). durable
+    (--install-task): a file found there later is whole."""
     import importlib.util  # loaded already by the standard library's start-up; named here for its constant
     import marshal
 
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        # Header: magic number, then flags, source time and size, which running a .pyc directly ignores.
-        data = importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(compile(ROBOT_BOOTSTRAP, "<string>", "exec"))
-        with open(temporary, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        # Windows refuses the rename while a robot reads the file (a sharing violation): waited out.
-        retry_while_held(os.replace, temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
-        raise
+    # Header: magic number, then flags, source time and size, which running a .pyc directly ignores.
+    data = importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(compile(ROBOT_BOOTSTRAP, "<string>", "exec"))
+    # Its own temporary file: frameworks sharing a log_dir may write it at the same time.
+    write_atomically(path, data, durable, temporary=f"{path}.{os.getpid()}.tmp")
 
 
 def default_robot_python() -> str:
