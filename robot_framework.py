@@ -3603,50 +3603,160 @@ def prune_job_folders(folder: str, keep: int) -> None:
         shutil.rmtree(os.path.join(jobs_dir, old), ignore_errors=True)
 
 
-def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str], cwd: str,
-                job_object: Optional[JobObject] = None, packages: Optional[str] = None) -> subprocess.Popen:
-    """packages: the robot's environment (a folder of packages the bootstrap puts on sys.path), if it has one."""
+# The job's own variables in a robot's environment (robot_variables adds them to what every robot has).
+JOB_VARIABLES = (ENV_JOB_GUID, ENV_JOB_NAME, ENV_CONTEXT_FILE, ENV_STOP_FILE, ENV_TASKS_FILE, ENV_ARTIFACTS_DIR,
+                 ENV_LOG_FILE, ENV_PACKAGES, ENV_JOB_OBJECT)
+
+
+def robot_variables(cfg: Config, job_values: Optional[dict[str, str]] = None) -> dict[str, str]:
+    """A robot's environment: the framework's, less what must not reach a robot, plus the robot API's
+    variables; job_values are the job's own (JOB_VARIABLES), none for a spare interpreter."""
     env = dict(os.environ)
     # No robot GUID in the environment: a robot that prints its environment (a common debugging step)
     # would put a credential in its output, and from there in the Orchestrator's job log. The robot API
-    # reads the framework's config; vendor robots read the per-job settings file.
-    env.pop(ENV_ROBOT_GUID, None)
+    # reads the framework's config; vendor robots read the per-job settings file. Nor another job's values
+    # the framework may have inherited: a spare interpreter must carry no job's marker.
+    for name in (ENV_ROBOT_GUID, *JOB_VARIABLES):
+        env.pop(name, None)
     env.update({
         ENV_ORCHESTRATOR_URL: cfg.host,
-        ENV_JOB_GUID: job.guid,
-        ENV_JOB_NAME: job.name,
-        ENV_CONTEXT_FILE: files.context,
-        ENV_STOP_FILE: files.stop,
         ENV_CONFIG_FILE: cfg.path,
-        ENV_TASKS_FILE: files.tasks,
-        ENV_ARTIFACTS_DIR: files.artifacts,
         "PYTHONUNBUFFERED": "1",  # output reaches output.log as it is printed
         "PYTHONIOENCODING": "utf-8",  # Windows: a cp1252 file would make print() of non-Latin text crash
     })
-    if cfg.send_logs:
-        env[ENV_LOG_FILE] = files.robot_log
-    env.pop(ENV_PACKAGES, None)
-    if packages:
-        env[ENV_PACKAGES] = packages
-    if job_object is not None and job_object.name:
-        env[ENV_JOB_OBJECT] = job_object.name  # the bootstrap joins it and takes it out of the environment
     # `import robot_framework` in a robot finds this file.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (FRAMEWORK_DIR, env.get("PYTHONPATH", "")) if p)
-    python = cfg.python or default_robot_python()
-    options: dict[str, Any] = {}
-    if IS_WINDOWS:
-        # Own process group: a Ctrl+C meant for the framework's console does not reach the robot,
-        # and CTRL_BREAK_EVENT can target the robot alone. No console window by default: the robot's
-        # output goes to output.log, and a window would sit on the desktop the robot automates.
-        flags = subprocess.CREATE_NEW_PROCESS_GROUP
-        flags |= subprocess.CREATE_NEW_CONSOLE if cfg.new_console else subprocess.CREATE_NO_WINDOW
-        options["creationflags"] = flags
-    else:
-        options["start_new_session"] = True  # own process group: SIGINT on Stop reaches the whole group
-    with open(files.output, "ab") as output:  # a file, not a pipe: a chatty robot can never block
-        return subprocess.Popen([python, *bootstrap_arguments(cfg, python), *args, vendor_argument(job, files)],
-                                cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                                **options)
+    env.update(job_values or {})
+    return env
+
+
+def job_variables(cfg: Config, job: ConsumedJob, files: JobFiles, job_object: Optional[JobObject],
+                  packages: Optional[str]) -> dict[str, str]:
+    """packages: the robot's environment (a folder of packages the bootstrap puts on sys.path), if it has one."""
+    values = {ENV_JOB_GUID: job.guid, ENV_JOB_NAME: job.name, ENV_CONTEXT_FILE: files.context,
+              ENV_STOP_FILE: files.stop, ENV_TASKS_FILE: files.tasks, ENV_ARTIFACTS_DIR: files.artifacts}
+    if cfg.send_logs:
+        values[ENV_LOG_FILE] = files.robot_log
+    if packages:
+        values[ENV_PACKAGES] = packages
+    if job_object is not None and job_object.name:
+        values[ENV_JOB_OBJECT] = job_object.name  # the bootstrap joins it and takes it out of the environment
+    return values
+
+
+class RobotStarter:
+    """Starts each job's robot, from an interpreter started ahead of the job where it can.
+
+    A robot's interpreter takes 15 - 20 ms to start here (Python's own start-up, its standard modules,
+    the bootstrap), and a job waits for it. So once a job has ended and the run goes on (and before the
+    first job's consumeNextJob), the next robot's interpreter is started before its job is known: it boots
+    while the framework sends the Ready heartbeat and consumeNextJob and prepares the job's folder, then
+    waits in its bootstrap, reading stdin. hand_over() writes the job to it (working folder, output file,
+    arguments, the job's variables) and closes the pipe; from there it is the robot, exactly as if started
+    with them (the same sys.argv, environment, working folder, standard streams, exit code), and it is
+    supervised, stopped and killed as any. Never during a job: the spare is started after a job's final
+    status, so a terminal server's fifty accounts hold no idle interpreter while their robots work. One
+    that is not used (no job came) is killed; one the framework leaves behind (killed itself) reads the
+    end of its stdin and exits. The one difference a person sees: the robot's command line in Task
+    Manager or `ps` names the bootstrap without the script.
+
+    Where the spare cannot serve (it died, failed to start, the job would not fit in its pipe's buffer),
+    the robot starts as before, `python <bootstrap> <script> <vendor argument>`, at the moment of its job.
+    """
+
+    HANDOVER_LIMIT = 4000  # bytes: within any pipe's buffer (Windows' is 4 KiB), so hand_over never blocks
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.python = cfg.python or default_robot_python()
+        self.spare: Optional[subprocess.Popen] = None
+        self.spare_variables: dict[str, str] = {}
+
+    def start_spare(self) -> None:
+        """The next robot's interpreter, if none is waiting. A failure is quiet: the robot starts as before
+        (and the same failure, if it is the machine's, is reported then)."""
+        if self.spare is not None:
+            if self.spare.poll() is None:
+                return
+            self.spare = None
+        self.spare_variables = robot_variables(self.cfg)
+        try:
+            self.spare = self._popen([], FRAMEWORK_DIR, self.spare_variables, subprocess.DEVNULL,
+                                     stdin=subprocess.PIPE, bufsize=0)
+        except OSError as e:
+            logger.debug("Cannot start a spare interpreter (%s); the next robot starts at its job", e)
+            return
+        logger.debug("Spare interpreter started for the next robot, pid %d", self.spare.pid)
+
+    def spare_process(self) -> Optional[psutil.Process]:
+        """The spare, which the next start() makes the robot (crash recovery needs its PID before then)."""
+        return process_or_none(self.spare.pid) if self.spare is not None else None
+
+    def start(self, job: ConsumedJob, files: JobFiles, args: list[str], cwd: str,
+              job_object: Optional[JobObject] = None, packages: Optional[str] = None) -> subprocess.Popen:
+        """The job's robot: `python <bootstrap> <script or folder> <vendor argument>` in cwd, its output (stdout
+        and stderr) appended to files.output."""
+        values = job_variables(self.cfg, job, files, job_object, packages)
+        args = [*args, vendor_argument(job, files)]
+        proc = self.hand_over(args, cwd, files.output, robot_variables(self.cfg, values))
+        if proc is not None:
+            return proc
+        with open(files.output, "ab") as output:  # a file, not a pipe: a chatty robot can never block
+            return self._popen(args, cwd, robot_variables(self.cfg, values), output)
+
+    def hand_over(self, args: list[str], cwd: str, output: str, env: dict[str, str]) -> Optional[subprocess.Popen]:
+        """The spare becomes the job's robot: its job written to its stdin (ROBOT_BOOTSTRAP reads it), or None."""
+        proc, self.spare = self.spare, None
+        if proc is None:
+            return None
+        # NUL-separated (no path, argument or variable can hold one): the working folder, the output file,
+        # the number of arguments, the arguments, then the variables that differ (NAME=value; NAME alone is
+        # removed). Lone surrogates pass as they are (a POSIX file name in bytes that are not UTF-8).
+        changed = [f"{k}={v}" for k, v in env.items() if self.spare_variables.get(k) != v]
+        changed += [k for k in self.spare_variables if k not in env]
+        job = "\0".join([cwd, output, str(len(args)), *args, *changed]).encode("utf-8", "surrogatepass")
+        try:
+            if len(job) > self.HANDOVER_LIMIT or proc.poll() is not None:
+                raise OSError("the spare interpreter ended, or the job does not fit in its pipe")
+            assert proc.stdin is not None
+            if proc.stdin.write(job) != len(job):
+                raise OSError("the job was written in part")
+            proc.stdin.close()
+        except OSError as e:  # it ended meanwhile (BrokenPipeError), or cannot be used: the robot starts anew
+            logger.debug("The spare interpreter (pid %d) cannot take the job (%s); starting the robot anew",
+                         proc.pid, e)
+            self._end(proc)
+            return None
+        return proc
+
+    def discard(self) -> None:
+        """No job for the spare: it is killed (its start-up, when it ends meanwhile, is all it cost)."""
+        proc, self.spare = self.spare, None
+        if proc is not None:
+            self._end(proc)
+
+    @staticmethod
+    def _end(proc: subprocess.Popen) -> None:
+        with contextlib.suppress(OSError):
+            proc.kill()
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        reap(proc)
+
+    def _popen(self, args: list[str], cwd: str, env: dict[str, str], output: Any, **more: Any) -> subprocess.Popen:
+        if IS_WINDOWS:
+            # Own process group: a Ctrl+C meant for the framework's console does not reach the robot,
+            # and CTRL_BREAK_EVENT can target the robot alone. No console window by default: the robot's
+            # output goes to output.log, and a window would sit on the desktop the robot automates.
+            flags = subprocess.CREATE_NEW_PROCESS_GROUP
+            flags |= subprocess.CREATE_NEW_CONSOLE if self.cfg.new_console else subprocess.CREATE_NO_WINDOW
+            more["creationflags"] = flags
+        else:
+            more["start_new_session"] = True  # own process group: SIGINT on Stop reaches the whole group
+        more.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.Popen([self.python, *bootstrap_arguments(self.cfg, self.python), *args], cwd=cwd, env=env,
+                                stdout=output, stderr=subprocess.STDOUT, **more)
 
 
 # How a robot starts: `python <bootstrap> <script or folder> <vendor argument>`, the bootstrap being its
@@ -3661,6 +3771,40 @@ def start_robot(cfg: Config, job: ConsumedJob, files: JobFiles, args: list[str],
 # interpreter's, as with PYTHONPATH; `site` is imported for that only (free where it was imported already).
 ROBOT_BOOTSTRAP = (
     "import os, sys\n"
+    # No script named: a spare interpreter (RobotStarter), started before its job was known. It waits for
+    # the job on stdin, then becomes the robot: its arguments, working folder and variables set, its
+    # output file as its stdout and stderr (Windows: dup2 also makes them the process's standard handles,
+    # which its children inherit), stdin emptied as for any robot. No job (the framework is gone, or found
+    # none): it ends without a word.
+    "if len(sys.argv) == 1:\n"
+    "    def _robot_job(read=os.read):\n"
+    "        b = []\n"
+    "        while True:\n"
+    "            c = read(0, 65536)\n"
+    "            if not c:\n"
+    "                break\n"
+    "            b.append(c)\n"
+    "        if not b:\n"
+    "            os._exit(0)\n"
+    "        b = b''.join(b).decode('utf-8', 'surrogatepass').split('\\0')\n"
+    "        c = os.open(b[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_BINARY', 0), 0o666)\n"
+    "        os.dup2(c, 1)\n"
+    "        os.dup2(c, 2)\n"
+    "        os.close(c)\n"
+    "        c = os.open(os.devnull, os.O_RDONLY | getattr(os, 'O_BINARY', 0))\n"
+    "        os.dup2(c, 0)\n"
+    "        os.close(c)\n"
+    "        n = int(b[2])\n"
+    "        sys.argv += b[3:3 + n]\n"
+    "        for c in b[3 + n:]:\n"
+    "            i = c.find('=', 1)\n"
+    "            if i < 0:\n"
+    "                os.environ.pop(c, None)\n"
+    "            else:\n"
+    "                os.environ[c[:i]] = c[i + 1:]\n"
+    "        os.chdir(b[0])\n"
+    "    _robot_job()\n"
+    "    del _robot_job\n"
     # Run from its bytecode, Python put that file's folder (log_dir, or the framework's __pycache__) first on
     # sys.path; under -c it puts the working folder there (''): the robot finds the same modules either way.
     "if sys.argv[0] != '-c' and not getattr(sys.flags, 'safe_path', 0):\n"
@@ -4107,7 +4251,7 @@ def describe_exit(code: int) -> str:
 # Running one job: steps 3 to 5, however the job ends
 # =================================================================================================
 def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFiles, job: ConsumedJob,
-            earlier_logs: Optional[LogShipper] = None) -> LogShipper:
+            starter: RobotStarter, earlier_logs: Optional[LogShipper] = None) -> LogShipper:
     """Steps 3-5 for one consumed job: In Progress, run and supervise, final status.
 
     earlier_logs: the previous job's log shipper, still flushing; this job's shipper closes it.
@@ -4122,13 +4266,14 @@ def run_job(cfg: Config, orch: Orchestrator, identity: Identity, store: RobotFil
         return end.shipper
     job_object = robot_job_object(job)  # Windows only
     try:
-        return supervised_job(end, identity, job, job_object)
+        return supervised_job(end, identity, job, job_object, starter)
     finally:
         if job_object is not None:
             job_object.close()
 
 
-def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object: Optional[JobObject]) -> LogShipper:
+def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object: Optional[JobObject],
+                   starter: RobotStarter) -> LogShipper:
     """Start the robot, supervise it, end the job however it ends (run_job's body)."""
     cfg, orch, store, shipper = end.cfg, end.orch, end.store, end.shipper
     proc: Optional[subprocess.Popen] = None
@@ -4139,16 +4284,18 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
             files = prepare_job_folder(cfg, job, shipper.folder)
             script_args, cwd = resolve_robot_script(cfg.scripts_dir, job.name)
             # Written before the robot starts, so a framework crash from here on is cleaned up at the next
-            # start (the job GUID is the marker). Not fsynced: a process crash keeps the page cache, and
-            # the fsynced write below, made while the robot boots, covers a machine crash.
+            # start (the job GUID is the marker; the spare interpreter that becomes the robot is named by its
+            # PID: POSIX shows a process's environment as it started, without the job's variables). Not
+            # fsynced: a process crash keeps the page cache, and the fsynced write below, made while the
+            # robot boots, covers a machine crash.
             env = robot_environment(cfg, job.name, script_args[0])
             env_marker = env.ready() if env is not None else None
-            store.save_running(running_state(job, None, files.folder), durable=False)
+            store.save_running(running_state(job, starter.spare_process(), files.folder), durable=False)
             close_apps(cfg, "before the job", shipper)
             if env is not None and env_marker is None:
                 proc = EnvironmentBuild(cfg, env, files.env_log, job.guid)  # the robot starts once it is built
             else:
-                proc = start_robot(cfg, job, files, script_args, cwd, job_object, env and env.path)
+                proc = starter.start(job, files, script_args, cwd, job_object, env and env.path)
         except (ValueError, OSError) as e:
             # ValueError: a fault of this job (its name, its script): the next job may well run.
             # OSError: a fault of this machine (the interpreter cannot be executed, the job folder cannot
@@ -4193,7 +4340,7 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
                     status, reason = supervise_build(end, job, proc, files, env, heartbeats, job_deadline)
                     if status is None:
                         reap(proc)
-                        proc = start_robot(cfg, job, files, script_args, cwd, job_object, env.path)
+                        proc = starter.start(job, files, script_args, cwd, job_object, env.path)
                         root = process_or_none(proc.pid)
                 else:
                     env.mark_used()
@@ -4587,6 +4734,7 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
     orch = Orchestrator(cfg)
     remove_stale_vendor_settings(cfg)
     prune_environments(cfg)
+    starter = RobotStarter(cfg)
     jobs_done = 0
     pause_before_heartbeat = 0.0
     # The last job's log entries, still being flushed (first: those of a job a crash interrupted).
@@ -4609,12 +4757,14 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             send_task_ledgers(cfg, orch)  # task outcomes an outage or a crash left, oldest job first
             if not reply.has_new_job:
                 logger.info("No job left for this robot (%d done in this run)", jobs_done)
+                starter.discard()
                 send_logs_before_exit(cfg, orch, job_logs)
                 return EXIT_OK, True
             if once and jobs_done:
                 logger.info("--once: one job done; the Orchestrator has more, leaving them for the next run")
                 send_logs_before_exit(cfg, orch, job_logs)
                 return EXIT_OK, False
+            starter.start_spare()  # the robot's interpreter boots while the job is asked for
             code, job = consume_next_job(orch)  # step 2
             if code == CONSUME_ROBOT_NOT_FOUND:
                 logger.error("The Orchestrator does not know this robot (ConsumeJobErrorCode 101); "
@@ -4629,8 +4779,10 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
                 continue
             pause_before_heartbeat = 0.0
             # steps 3 and 4; the last job's flush goes on until this job's robot is spawned
-            job_logs = run_job(cfg, orch, identity, store, job, job_logs)
+            job_logs = run_job(cfg, orch, identity, store, job, starter, job_logs)
             jobs_done += 1
+            if not once:
+                starter.start_spare()  # the next robot's interpreter boots during the Ready heartbeat
     except RobotRefused as e:
         logger.error("%s", e)
         return EXIT_ROBOT_NOT_FOUND, True
@@ -4654,6 +4806,7 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             send_last_ready_heartbeat(cfg, orch, identity)
         return EXIT_INTERRUPTED, False
     finally:
+        starter.discard()
         if job_logs is not None:
             job_logs.close()  # before the session logs off
 

@@ -6,10 +6,15 @@ import base64
 import importlib.util
 import json
 import os
+import re
+import sys
 import time
+from pathlib import Path
 
+import psutil
 import pytest
 
+import robot_framework as rf
 from conftest import TEST_ROBOTS, UNDER_WINE, alive_roles, pythonw_or_skip, run_captured, wait_until
 from orchestrator_emulator import FRAMEWORK
 
@@ -149,6 +154,64 @@ def test_a_robot_runs_from_its_cached_bytecode_made_again_when_it_changes(world,
     second = world.emu.add_job("cached")
     assert world.run("--no-logoff", config=config).returncode == 0
     assert second.history == [IN_PROGRESS, SUCCESS] and (world.out / "said.txt").read_text() == "second!"
+
+
+def test_robots_start_in_an_interpreter_started_ahead_of_their_job_as_if_started_for_it(world):
+    """RobotStarter: each robot's interpreter boots before its job is known (before the first consumeNextJob,
+    then after each final status) and is handed the job; the robot sees what a robot started for its job
+    sees, its child writes to the same output, and the spare no job came for is gone with the run."""
+    jobs = [world.emu.add_job("as_started") for _ in range(2)]
+    odd = "snow \u2603, an = sign and spaces"
+    result = world.run("--no-logoff", "--verbose", TEST_ODD_VALUE=odd, ROBOT_GUID="must-not-reach-robots")
+    assert result.returncode == 0, result.stderr
+    spares = [int(pid) for pid in re.findall(r"Spare interpreter started for the next robot, pid (\d+)",
+                                             world.log_text())]
+    assert len(spares) == 3  # the first job's, the second's, and one the run found no job for
+    for job, spare in zip(jobs, spares):
+        assert job.history == [IN_PROGRESS, SUCCESS]
+        seen = json.loads((world.out / f"as_started-{job.guid}.json").read_text(encoding="utf-8"))
+        assert seen["pid"] == spare
+        assert os.path.basename(seen["argv"][0]) == "as_started.py" and job.guid in seen["argv"][1]
+        assert len(seen["argv"]) == 2 and os.path.samefile(seen["cwd"], TEST_ROBOTS)
+        assert seen["path0"] == os.path.dirname(seen["argv"][0])
+        assert seen["job"] == job.guid and os.path.isfile(seen["context"]) and seen["odd"] == odd
+        assert not seen["guid_in_env"] and seen["stdin"] == ""
+        if sys.version_info >= (3, 10):  # sys.orig_argv: `python <bootstrap>`, the script came on stdin
+            assert seen["argv"][0] not in seen["command"]
+    outputs = sorted((world.log_dir / "jobs").glob("*/output.log"))
+    assert len(outputs) == 2
+    for output in outputs:
+        text = output.read_text(encoding="utf-8")
+        assert "robot says hi" in text and "robot says oops" in text and "child says hi" in text, text
+    assert not psutil.pid_exists(spares[2])
+
+
+def test_a_spare_interpreter_ends_by_itself_when_the_framework_is_gone_and_a_dead_one_is_replaced(world,
+                                                                                                 monkeypatch):
+    monkeypatch.setenv("TEST_OUT", str(world.out))  # where the robot records what it saw
+    cfg, _ = rf.load_config(world.config)
+    starter = rf.RobotStarter(cfg)
+    starter.start_spare()
+    orphan = starter.spare
+    starter.spare = None
+    orphan.stdin.close()  # what the framework's death (a crash, a kill) does to the spare's pipe
+    assert orphan.wait(timeout=60) == 0  # no job, no robot: it ends quietly, nothing run
+    starter.start_spare()
+    dead = starter.spare
+    dead.kill()
+    dead.wait(timeout=60)
+    job = rf.ConsumedJob(guid="job-after-a-dead-spare", name="as_started", job={}, process_version={}, task=None)
+    files = rf.prepare_job_folder(cfg, job, str(world.tmp / "job"))
+    robot = starter.start(job, files, [os.path.join(TEST_ROBOTS, "as_started.py")], TEST_ROBOTS)
+    try:
+        assert robot.pid != dead.pid and robot.wait(timeout=60) == 0  # started anew, for its job
+    finally:
+        robot.kill()
+    seen = json.loads((world.out / "as_started-job-after-a-dead-spare.json").read_text(encoding="utf-8"))
+    if sys.version_info >= (3, 10):
+        assert seen["argv"][0] in seen["command"]  # the script on its command line
+    assert "child says hi" in Path(files.output).read_text(encoding="utf-8")
+    assert starter.spare is None
 
 
 @pytest.mark.skipif(UNDER_WINE, reason="Wine: os.path.realpath (GetFinalPathNameByHandle) does not resolve "
