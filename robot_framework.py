@@ -5232,8 +5232,9 @@ class LogShipper:
                     durable = pos
                     self._robot_line(durable)  # the robot is gone: its unterminated last line is whole
             self._scan_pos = pos
+            taken = durable != self.robot_offset
             self.robot_offset = durable
-        if more or durable:
+        if more or taken:  # only then: a wake-up for nothing new made the idle loop spin (a core per job)
             self._wakeup.set()
         return more
 

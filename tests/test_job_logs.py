@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 
+import psutil
 import pytest
 
 import robot_framework
@@ -52,6 +53,26 @@ def test_robot_log_calls_and_logging_records_arrive_in_order_with_levels(world):
     assert "the last printed line before the failure" in logs[-1][1]
     output = next((world.log_dir / "jobs").glob("*/output.log")).read_text(encoding="utf-8")
     assert "step 1: opened the invoice" in output and "step 5 via logging" in output  # also in output.log
+
+
+def test_the_shipper_idles_while_a_robot_that_logged_works_on(world):
+    # A robot logs, then works without logging: the shipper has nothing new to read, and looks again
+    # once per LOG_POLL_INTERVAL. (It once woke itself at every look once the robot had logged: a core
+    # burnt for the rest of every such job.) Over two seconds the framework idles; the spin took ~90 %.
+    job = world.emu.add_job("log_count")
+    framework = world.start("--no-logoff", TEST_LOG_LINES="1", TEST_ROBOT_UNTIL="release")
+    try:
+        assert world.emu.wait_for(lambda: any(e["message"] == "entry 0" for e in entries(world, job)))
+        process = psutil.Process(framework.pid)
+        before, started = sum(process.cpu_times()[:2]), time.monotonic()
+        time.sleep(2.0)  # the window measured, not a wait for an event
+        used = sum(process.cpu_times()[:2]) - before
+        assert used < 0.5 * (time.monotonic() - started), f"{used:.2f} s of CPU while the robot worked"
+        (world.out / "release").write_text("")
+        assert framework.wait(timeout=60) == 0
+    finally:
+        framework.kill()
+    assert job.history == [IN_PROGRESS, SUCCESS]
 
 
 @pytest.mark.parametrize("spelling", ["snake", "pascal"])
