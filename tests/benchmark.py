@@ -311,37 +311,39 @@ def back_to_back_per_job(b: Bench, jobs: int = 20, logs: bool = True) -> float:
 
 
 def supervision_cost(b: Bench, seconds: float) -> tuple[float, float, int, float, float]:
-    """The framework supervising a `seconds` job at a 1 s heartbeat: its CPU %, peak RSS (MiB), Working
-    heartbeats, CPU per heartbeat; and the floor of the last, measured at the same time and cadence: a bare
-    `requests` post a second on a kept-alive session, to an emulator of its own (a post 20 ms after the
-    last finds the CPU's caches warm, one a second later does not, on both sides of the comparison; and
-    this VM's speed drifts from one minute to the next)."""
+    """The framework supervising a `seconds` job at a 1 s heartbeat, its robot having logged one entry at its
+    start (as robots do): its CPU % and CPU per Working heartbeat while the robot runs (the job's start and
+    end left out: a window from the robot's first second to its last), its peak RSS, the Working
+    heartbeats sent; and the floor of the CPU per heartbeat, measured in the same window at the same
+    cadence: a bare `requests` post a second on a kept-alive session, to an emulator of its own (a post
+    20 ms after the last finds the CPU's caches warm, one a second later does not, on both sides of the
+    comparison; and this VM's speed drifts from one minute to the next)."""
     emu, config, out = b.world(**{"robot.heartbeat_interval": 1})
     floor_emu, _config, _out = b.world()
     emu.add_job("timed")
-    proc = b.start(config, out, "--once", TEST_ROBOT_SECONDS=str(seconds))
+    proc = b.start(config, out, "--once", TEST_ROBOT_SECONDS=str(seconds), TEST_ROBOT_LOG="1")
     framework = psutil.Process(proc.pid)
     wait((out / "ready").exists)
-    posts = max(1, int(seconds) - 2)  # ends within the job
+    time.sleep(1.0)
+    posts = max(1, int(seconds) - 3)
     bare = subprocess.Popen([sys.executable, "-c", BARE_POSTS, floor_emu.url + "/api/robot/heartbeat",
                              floor_emu.robot_guid, str(posts), "1.0"], stdout=subprocess.PIPE, text=True)
-    cpu_before = sum(framework.cpu_times()[:2])
-    wall_before = time.monotonic()
-    peak_rss = 0
+    window_end = time.monotonic() + posts + 0.5
+    cpu_before, window = sum(framework.cpu_times()[:2]), (time.time(), 0.0)
+    cpu_after, peak_rss = cpu_before, 0
     while proc.poll() is None:
-        try:
+        with contextlib.suppress(psutil.Error):
             peak_rss = max(peak_rss, framework.memory_info().rss)
-            cpu_after = sum(framework.cpu_times()[:2])
-            wall_after = time.monotonic()
-        except psutil.Error:
-            break
+            if time.monotonic() >= window_end and not window[1]:
+                cpu_after, window = sum(framework.cpu_times()[:2]), (window[0], time.time())
         time.sleep(0.25)
     post_cpu = float(bare.communicate(timeout=60)[0]) / posts
     emu.stop()
     floor_emu.stop()
     working = [c for c in emu.calls("heartbeat") if c.fields.get("Status") == "3"]
-    cpu_percent = 100.0 * (cpu_after - cpu_before) / (wall_after - wall_before)
-    return cpu_percent, peak_rss / 2**20, len(working), (cpu_after - cpu_before) / max(1, len(working)), post_cpu
+    in_window = [c for c in working if window[0] <= c.at <= window[1]]
+    cpu_percent = 100.0 * (cpu_after - cpu_before) / (window[1] - window[0])
+    return cpu_percent, peak_rss / 2**20, len(working), (cpu_after - cpu_before) / max(1, len(in_window)), post_cpu
 
 
 BARE_POSTS = """

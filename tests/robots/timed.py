@@ -1,5 +1,6 @@
 """Runs for TEST_ROBOT_SECONDS (default 2) and exits 0; with TEST_ROBOT_UNTIL=NAME, runs until the test
-creates TEST_OUT/NAME instead (at most 120 s), so a test decides when the robot ends, not a clock."""
+creates TEST_OUT/NAME instead (at most 120 s), so a test decides when the robot ends, not a clock. With
+TEST_ROBOT_LOG set it logs one entry in the Orchestrator first, as robots do."""
 
 import os
 import time
@@ -7,6 +8,10 @@ import time
 import _helpers
 
 _helpers.record("robot")
+if os.environ.get("TEST_ROBOT_LOG"):
+    import robot_framework
+
+    robot_framework.log("started")
 _helpers.mark("ready")
 until = os.environ.get("TEST_ROBOT_UNTIL")
 if until:
