@@ -20,9 +20,9 @@ limits · the Orchestrator API · Retries (one Backoff policy) · the Outbox (ev
 a crash, an outage or a full disk: final statuses, task records, log entries) · per-robot files (lock,
 running-job state, journal) · killing everything a job started · Robot environments (declared packages,
 built once per machine) · Evidence (a hung robot's stack, screen, processes) · Running one job (its
-folder; the robot's start, in an interpreter started ahead of the job; supervision; steps 3 to 5) · A job's end (JobEnd: final status, task outcomes, story;
-crash recovery) · the main loop · the job's story in the Orchestrator (log shipping) · the scheduled
-task · log-off and process plumbing.
+folder; the robot's start, in an interpreter started ahead of the job; supervision; steps 3 to 5) · A
+job's end (JobEnd: final status, task outcomes, story; crash recovery) · the main loop · the job's story
+in the Orchestrator (log shipping) · the scheduled task · log-off and process plumbing.
 
 Windows is the target platform, Linux is where the test suite runs; comments marked "Windows:" say
 where behaviour differs and why.
