@@ -3644,21 +3644,24 @@ def job_variables(cfg: Config, job: ConsumedJob, files: JobFiles, job_object: Op
     return values
 
 
+SPARE_END_WAIT = 5.0  # seconds a spare without a job gets to end by itself (its start-up) before it is killed
+
+
 class RobotStarter:
     """Starts each job's robot, from an interpreter started ahead of the job where it can.
 
     A robot's interpreter takes 15 - 20 ms to start here (Python's own start-up, its standard modules,
-    the bootstrap), and a job waits for it. So once a job has ended and the run goes on (and before the
-    first job's consumeNextJob), the next robot's interpreter is started before its job is known: it boots
-    while the framework sends the Ready heartbeat and consumeNextJob and prepares the job's folder, then
-    waits in its bootstrap, reading stdin. hand_over() writes the job to it (working folder, output file,
-    arguments, the job's variables) and closes the pipe; from there it is the robot, exactly as if started
-    with them (the same sys.argv, environment, working folder, standard streams, exit code), and it is
-    supervised, stopped and killed as any. Never during a job: the spare is started after a job's final
-    status, so a terminal server's fifty accounts hold no idle interpreter while their robots work. One
-    that is not used (no job came) is killed; one the framework leaves behind (killed itself) reads the
-    end of its stdin and exits. The one difference a person sees: the robot's command line in Task
-    Manager or `ps` names the bootstrap without the script.
+    the bootstrap), and a job waits for it. So once a Ready heartbeat says a job is waiting, the robot's
+    interpreter is started before the job itself is known: it boots while the framework sends
+    consumeNextJob and prepares the job's folder, then waits in its bootstrap, reading stdin. hand_over()
+    writes the job to it (working folder, output file, arguments, the job's variables) and closes the pipe;
+    from there it is the robot, exactly as if started with them (the same sys.argv, environment, working
+    folder, standard streams, exit code), and it is supervised, stopped and killed as any. Never
+    speculatively, never during a job: a terminal server's fifty accounts hold no idle interpreter while
+    their robots work, and none is started for a job that is not there. One left without a job
+    (consumeNextJob gave none, the run ends) has its stdin closed and ends by itself, as one the
+    framework leaves behind (killed itself) does. The one difference a person sees: the robot's command
+    line in Task Manager or `ps` names the bootstrap without the script.
 
     Where the spare cannot serve (it died, failed to start, the job would not fit in its pipe's buffer),
     the robot starts as before, `python <bootstrap> <script> <vendor argument>`, at the moment of its job.
@@ -3678,7 +3681,7 @@ class RobotStarter:
         if self.spare is not None:
             if self.spare.poll() is None:
                 return
-            self.spare = None
+            self.discard()  # it ended (killed by someone): its pipe closed, its exit status collected
         self.spare_variables = robot_variables(self.cfg)
         try:
             self.spare = self._popen([], FRAMEWORK_DIR, self.spare_variables, subprocess.DEVNULL,
@@ -3715,33 +3718,44 @@ class RobotStarter:
         changed = [f"{k}={v}" for k, v in env.items() if self.spare_variables.get(k) != v]
         changed += [k for k in self.spare_variables if k not in env]
         job = "\0".join([cwd, output, str(len(args)), *args, *changed]).encode("utf-8", "surrogatepass")
+        written = False
         try:
             if len(job) > self.HANDOVER_LIMIT or proc.poll() is not None:
                 raise OSError("the spare interpreter ended, or the job does not fit in its pipe")
             assert proc.stdin is not None
+            written = True
             if proc.stdin.write(job) != len(job):
                 raise OSError("the job was written in part")
             proc.stdin.close()
         except OSError as e:  # it ended meanwhile (BrokenPipeError), or cannot be used: the robot starts anew
             logger.debug("The spare interpreter (pid %d) cannot take the job (%s); starting the robot anew",
                          proc.pid, e)
+            if written:  # a part of the job may have reached it: it must not run on that
+                with contextlib.suppress(OSError):
+                    proc.kill()
             self._end(proc)
             return None
         return proc
 
     def discard(self) -> None:
-        """No job for the spare: it is killed (its start-up, when it ends meanwhile, is all it cost)."""
+        """No job for the spare: its stdin is closed, and it ends by itself once booted."""
         proc, self.spare = self.spare, None
         if proc is not None:
             self._end(proc)
 
     @staticmethod
     def _end(proc: subprocess.Popen) -> None:
-        with contextlib.suppress(OSError):
-            proc.kill()
+        """The end of its stdin ends a spare that is booting or waiting (the bootstrap exits at once); killed
+        only if it does not end within SPARE_END_WAIT. (Killed in the middle of its start-up, a console
+        process leaves Wine's conhost.exe running for ever: the Windows lane saw it.)"""
         with contextlib.suppress(OSError):
             if proc.stdin is not None:
                 proc.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=SPARE_END_WAIT)
+            return
+        with contextlib.suppress(OSError):
+            proc.kill()
         reap(proc)
 
     def _popen(self, args: list[str], cwd: str, env: dict[str, str], output: Any, **more: Any) -> subprocess.Popen:
@@ -4764,7 +4778,7 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
                 logger.info("--once: one job done; the Orchestrator has more, leaving them for the next run")
                 send_logs_before_exit(cfg, orch, job_logs)
                 return EXIT_OK, False
-            starter.start_spare()  # the robot's interpreter boots while the job is asked for
+            starter.start_spare()  # a job waits: its robot's interpreter boots while it is asked for
             code, job = consume_next_job(orch)  # step 2
             if code == CONSUME_ROBOT_NOT_FOUND:
                 logger.error("The Orchestrator does not know this robot (ConsumeJobErrorCode 101); "
@@ -4781,8 +4795,6 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             # steps 3 and 4; the last job's flush goes on until this job's robot is spawned
             job_logs = run_job(cfg, orch, identity, store, job, starter, job_logs)
             jobs_done += 1
-            if not once:
-                starter.start_spare()  # the next robot's interpreter boots during the Ready heartbeat
     except RobotRefused as e:
         logger.error("%s", e)
         return EXIT_ROBOT_NOT_FOUND, True

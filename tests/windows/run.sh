@@ -85,10 +85,17 @@ cd "$repo"
 # Wine 8: a Windows Python cannot set up its standard streams on a closed stdin or on a regular
 # file, so stdin is /dev/null and the output goes through a pipe.
 # pytest names the slowest tests (--durations in pyproject.toml); this says what the whole lane took.
+# Once pytest has ended, the prefix's processes are ended too: Wine 8 leaves a conhost.exe behind now and
+# then (a console host whose client is long gone), and one that inherited the output pipe keeps it open,
+# so `cat` would wait for ever. wineserver -k ends them all; nothing of the tests is running by then.
 started=$SECONDS
 set +e
-wine "$py/python.exe" -m pytest -p no:cacheprovider "$@" </dev/null 2>&1 | cat
-status=${PIPESTATUS[0]}
+{
+    wine "$py/python.exe" -m pytest -p no:cacheprovider "$@" </dev/null 2>&1
+    echo $? >"$WINEPREFIX/pytest-status"
+    wineserver -k >/dev/null 2>&1
+} | cat
+status=$(cat "$WINEPREFIX/pytest-status" 2>/dev/null || echo 1)
 set -e
 echo "windows lane: pytest under Wine took $((SECONDS - started)) s (exit $status)"
 
