@@ -3699,13 +3699,13 @@ class RobotStarter:
               job_object: Optional[JobObject] = None, packages: Optional[str] = None) -> subprocess.Popen:
         """The job's robot: `python <bootstrap> <script or folder> <vendor argument>` in cwd, its output (stdout
         and stderr) appended to files.output."""
-        values = job_variables(self.cfg, job, files, job_object, packages)
+        env = robot_variables(self.cfg, job_variables(self.cfg, job, files, job_object, packages))
         args = [*args, vendor_argument(job, files)]
-        proc = self.hand_over(args, cwd, files.output, robot_variables(self.cfg, values))
+        proc = self.hand_over(args, cwd, files.output, env)
         if proc is not None:
             return proc
         with open(files.output, "ab") as output:  # a file, not a pipe: a chatty robot can never block
-            return self._popen(args, cwd, robot_variables(self.cfg, values), output)
+            return self._popen(args, cwd, env, output)
 
     def hand_over(self, args: list[str], cwd: str, output: str, env: dict[str, str]) -> Optional[subprocess.Popen]:
         """The spare becomes the job's robot: its job written to its stdin (ROBOT_BOOTSTRAP reads it), or None."""
