@@ -3651,17 +3651,17 @@ class RobotStarter:
     """Starts each job's robot, from an interpreter started ahead of the job where it can.
 
     A robot's interpreter takes 15 - 20 ms to start here (Python's own start-up, its standard modules,
-    the bootstrap), and a job waits for it. So once a Ready heartbeat says a job is waiting, the robot's
-    interpreter is started before the job itself is known: it boots while the framework sends
-    consumeNextJob and prepares the job's folder, then waits in its bootstrap, reading stdin. hand_over()
-    writes the job to it (working folder, output file, arguments, the job's variables) and closes the pipe;
-    from there it is the robot, exactly as if started with them (the same sys.argv, environment, working
-    folder, standard streams, exit code), and it is supervised, stopped and killed as any. Never
-    speculatively, never during a job: a terminal server's fifty accounts hold no idle interpreter while
-    their robots work, and none is started for a job that is not there. One left without a job
-    (consumeNextJob gave none, the run ends) has its stdin closed and ends by itself, as one the
-    framework leaves behind (killed itself) does. The one difference a person sees: the robot's command
-    line in Task Manager or `ps` names the bootstrap without the script.
+    the bootstrap), and a job waits for it. So the robot's interpreter is started before its job is
+    known: once a Ready heartbeat says a job is waiting (the run's first job), and right after a job's
+    final status is delivered (the next job's: it boots during the Ready heartbeat and consumeNextJob).
+    It then waits in its bootstrap, reading stdin. hand_over() writes the job to it (working folder,
+    output file, arguments, the job's variables) and closes the pipe; from there it is the robot, exactly
+    as if started with them (the same sys.argv, environment, working folder, standard streams, exit code),
+    and it is supervised, stopped and killed as any. Never during a job: a terminal server's fifty
+    accounts hold no idle interpreter while their robots work. One left without a job (consumeNextJob
+    gave none, the run ends: one interpreter start a run, not a job) has its stdin closed and ends by
+    itself, as one the framework leaves behind (killed itself) does. The one difference a person sees:
+    the robot's command line in Task Manager or `ps` names the bootstrap without the script.
 
     Where the spare cannot serve (it died, failed to start, the job would not fit in its pipe's buffer),
     the robot starts as before, `python <bootstrap> <script> <vendor argument>`, at the moment of its job.
@@ -3674,26 +3674,45 @@ class RobotStarter:
         self.python = cfg.python or default_robot_python()
         self.spare: Optional[subprocess.Popen] = None
         self.spare_variables: dict[str, str] = {}
+        self._starting: Optional[threading.Thread] = None  # the spare's start, under way
 
     def start_spare(self) -> None:
-        """The next robot's interpreter, if none is waiting. A failure is quiet: the robot starts as before
-        (and the same failure, if it is the machine's, is reported then)."""
-        if self.spare is not None:
-            if self.spare.poll() is None:
+        """The next robot's interpreter, if none is waiting or starting: started on a thread (spare-start),
+        so that the call the run makes next (the Ready heartbeat, consumeNextJob) goes out meanwhile
+        (subprocess.Popen holds its caller 2 - 4 ms here, until the child's exec has gone through). A
+        failure is quiet: the robot starts as before (and the same failure, if it is the machine's, is
+        reported then)."""
+        if self._starting is not None and self._starting.is_alive():
+            return
+        spare = self.spare_started()
+        if spare is not None:
+            if spare.poll() is None:
                 return
             self.discard()  # it ended (killed by someone): its pipe closed, its exit status collected
-        self.spare_variables = robot_variables(self.cfg)
+        self._starting = threading.Thread(target=self._start_spare, name="spare-start", daemon=True)
+        self._starting.start()
+
+    def _start_spare(self) -> None:
+        variables = robot_variables(self.cfg)
         try:
-            self.spare = self._popen([], FRAMEWORK_DIR, self.spare_variables, subprocess.DEVNULL,
-                                     stdin=subprocess.PIPE, bufsize=0)
-        except OSError as e:
+            spare = self._popen([], FRAMEWORK_DIR, variables, subprocess.DEVNULL, stdin=subprocess.PIPE, bufsize=0)
+        except Exception as e:  # OSError above all; never a reason for the job not to run
             logger.debug("Cannot start a spare interpreter (%s); the next robot starts at its job", e)
             return
-        logger.debug("Spare interpreter started for the next robot, pid %d", self.spare.pid)
+        self.spare_variables, self.spare = variables, spare
+        logger.debug("Spare interpreter started for the next robot, pid %d", spare.pid)
+
+    def spare_started(self) -> Optional[subprocess.Popen]:
+        """The spare, its start (if one is under way) waited for."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+        return self.spare
 
     def spare_process(self) -> Optional[psutil.Process]:
         """The spare, which the next start() makes the robot (crash recovery needs its PID before then)."""
-        return process_or_none(self.spare.pid) if self.spare is not None else None
+        spare = self.spare_started()
+        return process_or_none(spare.pid) if spare is not None else None
 
     def start(self, job: ConsumedJob, files: JobFiles, args: list[str], cwd: str,
               job_object: Optional[JobObject] = None, packages: Optional[str] = None) -> subprocess.Popen:
@@ -3709,7 +3728,7 @@ class RobotStarter:
 
     def hand_over(self, args: list[str], cwd: str, output: str, env: dict[str, str]) -> Optional[subprocess.Popen]:
         """The spare becomes the job's robot: its job written to its stdin (ROBOT_BOOTSTRAP reads it), or None."""
-        proc, self.spare = self.spare, None
+        proc, self.spare = self.spare_started(), None
         if proc is None:
             return None
         # NUL-separated (no path, argument or variable can hold one): the working folder, the output file,
@@ -3739,7 +3758,7 @@ class RobotStarter:
 
     def discard(self) -> None:
         """No job for the spare: its stdin is closed, and it ends by itself once booted."""
-        proc, self.spare = self.spare, None
+        proc, self.spare = self.spare_started(), None
         if proc is not None:
             self._end(proc)
 
@@ -4795,6 +4814,8 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
             # steps 3 and 4; the last job's flush goes on until this job's robot is spawned
             job_logs = run_job(cfg, orch, identity, store, job, starter, job_logs)
             jobs_done += 1
+            if store.journal_delivered and not once:  # the server answers and the run goes on
+                starter.start_spare()  # the next robot's interpreter boots during the Ready heartbeat
     except RobotRefused as e:
         logger.error("%s", e)
         return EXIT_ROBOT_NOT_FOUND, True

@@ -156,16 +156,17 @@ def test_a_robot_runs_from_its_cached_bytecode_made_again_when_it_changes(world,
 
 
 def test_robots_start_in_an_interpreter_started_ahead_of_their_job_as_if_started_for_it(world):
-    """RobotStarter: each robot's interpreter boots before its job is known (once a Ready heartbeat says a
-    job waits, before consumeNextJob) and is handed the job; the robot sees what a robot started for its
-    job sees, and its child writes to the same output."""
+    """RobotStarter: each robot's interpreter boots before its job is known (the first once a Ready
+    heartbeat says a job waits, the next right after the last job's final status) and is handed the job;
+    the robot sees what a robot started for its job sees, and its child writes to the same output."""
     jobs = [world.emu.add_job("as_started") for _ in range(2)]
     odd = "snow \u2603, an = sign and spaces"
     result = world.run("--no-logoff", "--verbose", TEST_ODD_VALUE=odd, ROBOT_GUID="must-not-reach-robots")
     assert result.returncode == 0, result.stderr
     spares = [int(pid) for pid in re.findall(r"Spare interpreter started for the next robot, pid (\d+)",
                                              world.log_text())]
-    assert len(spares) == 2  # one per job, none for the Ready heartbeat that found no job
+    # one per job, and one started after the last final status, unused: the Ready heartbeat found no job
+    assert len(spares) == 3
     for job, spare in zip(jobs, spares):
         assert job.history == [IN_PROGRESS, SUCCESS]
         seen = json.loads((world.out / f"as_started-{job.guid}.json").read_text(encoding="utf-8"))
@@ -190,16 +191,16 @@ def test_a_spare_interpreter_ends_by_itself_when_the_framework_is_gone_and_a_dea
     cfg, _ = rf.load_config(world.config)
     starter = rf.RobotStarter(cfg)
     starter.start_spare()
-    orphan = starter.spare
+    orphan = starter.spare_started()
     starter.spare = None
     orphan.stdin.close()  # what the framework's death (a crash, a kill) does to the spare's pipe
     assert orphan.wait(timeout=60) == 0  # no job, no robot: it ends quietly, nothing run
     starter.start_spare()
-    unused = starter.spare
+    unused = starter.spare_started()
     starter.discard()  # the run ends without a job for it: it ends by itself, not killed
     assert unused.returncode == 0 and starter.spare is None
     starter.start_spare()
-    dead = starter.spare
+    dead = starter.spare_started()
     dead.kill()
     dead.wait(timeout=60)
     job = rf.ConsumedJob(guid="job-after-a-dead-spare", name="as_started", job={}, process_version={}, task=None)
