@@ -141,15 +141,14 @@ WINE_START_ATTEMPTS = 3
 
 def start_process(command: list, **options: Any) -> subprocess.Popen:
     """subprocess.Popen, started again when Wine fails the start itself (above)."""
-    for attempt in range(1, WINE_START_ATTEMPTS + 1):
+    for _ in range(WINE_START_ATTEMPTS - 1):
         try:
             return subprocess.Popen(command, **options)
         except OSError as e:
-            if not UNDER_WINE or getattr(e, "winerror", None) != ERROR_INTERNAL_ERROR \
-                    or attempt == WINE_START_ATTEMPTS:
+            if not (UNDER_WINE and getattr(e, "winerror", None) == ERROR_INTERNAL_ERROR):
                 raise
             print(f"Wine failed to start {command[:2]} ({e}); starting it again", file=sys.stderr)
-    raise AssertionError("unreachable")
+    return subprocess.Popen(command, **options)
 
 
 def run_captured(command: list, timeout: float, **options: Any) -> subprocess.CompletedProcess:
