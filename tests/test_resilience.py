@@ -258,7 +258,8 @@ def test_undelivered_final_status_is_journaled_and_delivered_first_on_next_start
 def test_journaled_status_is_delivered_later_in_the_same_run(world):
     first, second = world.emu.add_job("ok"), world.emu.add_job("timed")
     world.emu.add_fault("update", "status", times=10_000, code=503)  # job/update is down...
-    proc = world.start("--no-logoff", config=world.reconfigure(orchestrator__retry_seconds=1), TEST_ROBOT_UNTIL="go")
+    proc = world.start("--no-logoff", "--verbose", config=world.reconfigure(orchestrator__retry_seconds=1),
+                       TEST_ROBOT_UNTIL="go")
     try:
         assert world.wait_file("ready")  # ...until the second job runs: by then the first is journaled
         assert wait_until(lambda: f"Job {first.guid}: job/update Success not delivered" in world.log_text(), timeout=60)
@@ -275,6 +276,9 @@ def test_journaled_status_is_delivered_later_in_the_same_run(world):
     assert calls[delivered - 1].fields == {"guid": second.guid, "status": "4"}  # after the second job...
     assert calls[delivered + 1].endpoint == "heartbeat"  # ...and before the next heartbeat
     assert not journal_pending(world)
+    # No interpreter started ahead while a final status waits for the server (it could wait for the whole
+    # outage): each job's started once a heartbeat said it waits, none after either job's final status.
+    assert world.log_text().count("Spare interpreter started for the next robot") == 2
 
 
 def test_torn_and_damaged_journal_lines_are_skipped_exactly_and_the_rest_delivered(world):
