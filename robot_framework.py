@@ -3645,6 +3645,7 @@ def job_variables(cfg: Config, job: ConsumedJob, files: JobFiles, job_object: Op
 
 
 SPARE_END_WAIT = 5.0  # seconds a spare without a job gets to end by itself (its start-up) before it is killed
+SPARE_DURING_JOB = 1.0  # seconds a spare started at a robot's start may wait for the next job during this one
 
 
 class RobotStarter:
@@ -3652,16 +3653,20 @@ class RobotStarter:
 
     A robot's interpreter takes 15 - 20 ms to start here (Python's own start-up, its standard modules,
     the bootstrap), and a job waits for it. So the robot's interpreter is started before its job is
-    known: once a Ready heartbeat says a job is waiting (the run's first job), and right after a job's
-    final status is delivered (the next job's: it boots during the Ready heartbeat and consumeNextJob).
-    It then waits in its bootstrap, reading stdin. hand_over() writes the job to it (working folder,
-    output file, arguments, the job's variables) and closes the pipe; from there it is the robot, exactly
-    as if started with them (the same sys.argv, environment, working folder, standard streams, exit code),
-    and it is supervised, stopped and killed as any. Never during a job: a terminal server's fifty
-    accounts hold no idle interpreter while their robots work. One left without a job (consumeNextJob
-    gave none, the run ends: one interpreter start a run, not a job) has its stdin closed and ends by
-    itself, as one the framework leaves behind (killed itself) does. The one difference a person sees:
-    the robot's command line in Task Manager or `ps` names the bootstrap without the script.
+    known: once a Ready heartbeat says a job is waiting (the run's first job), and, while the run goes on
+    (`ahead`), as soon as a robot has started (the next job's: it boots while this robot works, on the
+    other core). It then waits in its bootstrap, reading stdin. hand_over() writes the job to it (working
+    folder, output file, arguments, the job's variables) and closes the pipe; from there it is the robot,
+    exactly as if started with them (the same sys.argv, environment, working folder, standard streams,
+    exit code), and it is supervised, stopped and killed as any. A job that outlasts SPARE_DURING_JOB
+    lets the spare go (let_idle_spare_go: a terminal server's fifty accounts hold no idle interpreter
+    while their robots work), and the next starts right after its final status is delivered, during the
+    Ready heartbeat and consumeNextJob. So only back-to-back short jobs find their robot booted; a long
+    job pays one interpreter start more, against its length nothing. One left without a job
+    (consumeNextJob gave none, the run ends: one interpreter start a run, not a job) has its stdin
+    closed and ends by itself, as one the framework leaves behind (killed itself) does. The one
+    difference a person sees: the robot's command line in Task Manager or `ps` names the bootstrap
+    without the script.
 
     Where the spare cannot serve (it died, failed to start, the job would not fit in its pipe's buffer),
     the robot starts as before, `python <bootstrap> <script> <vendor argument>`, at the moment of its job.
@@ -3675,6 +3680,11 @@ class RobotStarter:
         self.spare: Optional[subprocess.Popen] = None
         self.spare_variables: dict[str, str] = {}
         self._starting: Optional[threading.Thread] = None  # the spare's start, under way
+        # The run goes on after this job (not --once, the server answers): the next robot's interpreter
+        # starts with this one's, and is let go at spare_until if the job still runs.
+        self.ahead = False
+        self.spare_until: Optional[float] = None
+        self._leaving: Optional[subprocess.Popen] = None  # one let go during a job: reaped at the next start
 
     def start_spare(self) -> None:
         """The next robot's interpreter, if none is waiting or starting: started on a thread (spare-start),
@@ -3684,6 +3694,9 @@ class RobotStarter:
         reported then)."""
         if self._starting is not None and self._starting.is_alive():
             return
+        if self._leaving is not None:
+            self._end(self._leaving)  # long gone: its stdin was closed a job ago
+            self._leaving = None
         spare = self.spare_started()
         if spare is not None:
             if spare.poll() is None:
@@ -3721,10 +3734,28 @@ class RobotStarter:
         env = robot_variables(self.cfg, job_variables(self.cfg, job, files, job_object, packages))
         args = [*args, vendor_argument(job, files)]
         proc = self.hand_over(args, cwd, files.output, env)
+        if proc is None:
+            with open(files.output, "ab") as output:  # a file, not a pipe: a chatty robot can never block
+                proc = self._popen(args, cwd, env, output)
+        if self.ahead:  # the next job's interpreter boots while this robot works
+            write_bootstrap_bytecode(self.cfg)  # once per run: the next robots start from it
+            self.start_spare()
+            self.spare_until = time.monotonic() + SPARE_DURING_JOB
+        return proc
+
+    def let_idle_spare_go(self, now: float) -> None:
+        """The job outlasted SPARE_DURING_JOB: its stdin closed, the spare ends by itself (it is reaped at
+        the next start_spare; supervision never waits for it). The next starts after the final status."""
+        if self.spare_until is None or now < self.spare_until:
+            return
+        self.spare_until = None
+        proc, self.spare = self.spare_started(), None
         if proc is not None:
-            return proc
-        with open(files.output, "ab") as output:  # a file, not a pipe: a chatty robot can never block
-            return self._popen(args, cwd, env, output)
+            logger.debug("Spare interpreter pid %d let go: the job runs on", proc.pid)
+            with contextlib.suppress(OSError):
+                if proc.stdin is not None:
+                    proc.stdin.close()
+            self._leaving = proc
 
     def hand_over(self, args: list[str], cwd: str, output: str, env: dict[str, str]) -> Optional[subprocess.Popen]:
         """The spare becomes the job's robot: its job written to its stdin (ROBOT_BOOTSTRAP reads it), or None."""
@@ -3758,9 +3789,11 @@ class RobotStarter:
 
     def discard(self) -> None:
         """No job for the spare: its stdin is closed, and it ends by itself once booted."""
-        proc, self.spare = self.spare_started(), None
-        if proc is not None:
-            self._end(proc)
+        proc, self.spare, self.spare_until = self.spare_started(), None, None
+        for ended in (proc, self._leaving):
+            if ended is not None:
+                self._end(ended)
+        self._leaving = None
 
     @staticmethod
     def _end(proc: subprocess.Popen) -> None:
@@ -3930,8 +3963,9 @@ _bootstraps_written: dict[str, bool] = {}  # log_dir's path -> written by this r
 
 
 def write_bootstrap_bytecode(cfg: Config) -> None:
-    """The bootstrap's bytecode in log_dir, written while the run's first robot boots (that one starts from
-    the source, so the compile is never between the Orchestrator's answer and a robot's start), and again
+    """The bootstrap's bytecode in log_dir, written once the run's first robot has started, before the
+    next one's interpreter (that one starts from the source, so the compile is never between the
+    Orchestrator's answer and a robot's start; a --once run, with no next robot, writes none), and again
     if removed; not where --install-task wrote one.
 
     log_dir is restricted to the robot account like the journal, and a file there is never read back: one
@@ -4034,7 +4068,9 @@ class HeartbeatWorker:
     """The one thread that talks to the Orchestrator while a robot runs, so supervision never waits on it.
 
     It has its own Orchestrator (a requests.Session is not thread-safe), kept for the run, so its
-    kept-alive connection serves every job; a call cut off drops it. It first reports In Progress
+    kept-alive connection serves every job; a call cut off drops it. It first makes the job's running
+    state durable (`first`: the fsync is off the supervision's path, and no In Progress goes out that a
+    machine crash could leave without a record to recover the job from), then reports In Progress
     (retried through an outage), then sends a Working heartbeat each time send() asks, at most one
     in flight, and leaves each answer for the supervision loop, which it wakes. close() abandons
     a heartbeat in flight at once; it lets an In Progress attempt in flight finish (within
@@ -4042,13 +4078,14 @@ class HeartbeatWorker:
     """
 
     def __init__(self, cfg: Config, orch: Orchestrator, identity: Identity, job: ConsumedJob,
-                 wake: threading.Event) -> None:
-        self.cfg, self.identity, self.job, self.wake = cfg, identity, job, wake
+                 wake: threading.Event, first: Callable[[], None]) -> None:
+        self.cfg, self.identity, self.job, self.wake, self.first = cfg, identity, job, wake, first
         self.orch = orch.companion("heartbeats")
         self._closing = threading.Event()
         self._asked = threading.Event()
         self._lock = threading.Lock()
         self._busy = True  # reporting In Progress
+        self._first_done = threading.Event()  # close() waits for it: the job's end must not race its write
         self._in_progress_sent = False
         self._answer: Optional[int] = None
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{clean(job.guid, 40)}", daemon=True)
@@ -4078,6 +4115,7 @@ class HeartbeatWorker:
     def close(self) -> None:
         self._closing.set()
         self._asked.set()
+        self._first_done.wait()  # a local write (the final status's own journal write waits on the same disk)
         if not self._in_progress_sent:
             self._thread.join(self.cfg.request_timeout + 1)
         with self._lock:
@@ -4091,6 +4129,10 @@ class HeartbeatWorker:
 
     def _run(self) -> None:
         try:
+            try:
+                self.first()
+            finally:
+                self._first_done.set()
             self._report_in_progress()
         except Exception:  # a bug here must not go unseen, nor end the heartbeats
             logger.exception("Job %s: reporting In Progress failed", self.job.guid)
@@ -4120,9 +4162,9 @@ class HeartbeatWorker:
                 self._busy = False
 
 
-def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files: JobFiles,
-                    heartbeats: HeartbeatWorker, job_deadline: Optional[float],
-                    soft_stop: bool = True) -> tuple[int, str, bool]:
+def supervise_robot(cfg: Config, proc: subprocess.Popen, files: JobFiles, heartbeats: HeartbeatWorker,
+                    job_deadline: Optional[float],
+                    soft_stop: bool = True, starter: Optional[RobotStarter] = None) -> tuple[int, str, bool]:
     """Wait for the robot while the heartbeat worker talks to the Orchestrator.
 
     Returns (final status, reason, hung): hung when the robot still runs and is to be killed for
@@ -4130,8 +4172,10 @@ def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files
     Abort (killed at once). This loop never waits on the network: it wakes when the robot exits (exit
     watcher thread), when a heartbeat answer arrives (heartbeat worker), or when a deadline of its own
     comes (job_deadline: the job's start plus job_timeout). soft_stop=False (an environment build): a Stop
-    ends it at once, and idle_timeout does not apply.
+    ends it at once, and idle_timeout does not apply. starter: the next job's spare interpreter, let go
+    when the job outlasts SPARE_DURING_JOB.
     """
+    job = heartbeats.job
     next_heartbeat = time.monotonic() + cfg.heartbeat_interval
     stop_deadline: Optional[float] = None
     idle = ProgressWatch(cfg.idle_timeout, files) if cfg.idle_timeout and soft_stop else None
@@ -4158,6 +4202,8 @@ def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files
             request_soft_stop(cfg, proc, files)
             stop_deadline = time.monotonic() + cfg.stop_timeout
         now = time.monotonic()
+        if starter is not None:
+            starter.let_idle_spare_go(now)
         if job_deadline is not None and now >= job_deadline:
             return JOB_STATUS_FAILED, f"ran past job_timeout ({cfg.job_timeout:g} s) and was killed", True
         if stop_deadline is not None and now >= stop_deadline:
@@ -4171,8 +4217,8 @@ def supervise_robot(cfg: Config, job: ConsumedJob, proc: subprocess.Popen, files
             next_heartbeat += cfg.heartbeat_interval
             if next_heartbeat <= now:  # fell behind: keep the interval, skip the backlog
                 next_heartbeat = now + cfg.heartbeat_interval
-        wake_at = min(t for t in (next_heartbeat, job_deadline, stop_deadline, idle and idle.next_look)
-                      if t is not None)
+        wake_at = min(t for t in (next_heartbeat, job_deadline, stop_deadline, idle and idle.next_look,
+                                  starter and starter.spare_until) if t is not None)
         wake.wait(min(WAIT_SLICE, max(0.0, wake_at - time.monotonic())))
 
 
@@ -4218,7 +4264,7 @@ def supervise_build(end: JobEnd, job: ConsumedJob, proc: EnvironmentBuild, files
     status and reason: the installer's error line, or the Abort, Stop or job_timeout that ended it.
     """
     cfg, shipper = end.cfg, end.shipper
-    status, reason, _ = supervise_robot(cfg, job, proc, files, heartbeats, job_deadline, soft_stop=False)
+    status, reason, _ = supervise_robot(cfg, proc, files, heartbeats, job_deadline, soft_stop=False)
     marker = proc.marker
     if status == JOB_STATUS_SUCCESS and marker is not None:
         if marker.get("built_by") != job.guid:
@@ -4319,8 +4365,8 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
             # Written before the robot starts, so a framework crash from here on is cleaned up at the next
             # start (the job GUID is the marker; the spare interpreter that becomes the robot is named by its
             # PID: POSIX shows a process's environment as it started, without the job's variables). Not
-            # fsynced: a process crash keeps the page cache, and the fsynced write below, made while the
-            # robot boots, covers a machine crash.
+            # fsynced: a process crash keeps the page cache, and the fsynced write the heartbeat worker
+            # makes before In Progress covers a machine crash.
             env = robot_environment(cfg, job.name, script_args[0])
             env_marker = env.ready() if env is not None else None
             store.save_running(running_state(job, starter.spare_process(), files.folder), durable=False)
@@ -4345,17 +4391,18 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
         if isinstance(proc, subprocess.Popen):  # a build has no process of its own: its installer has the marker
             root = process_or_none(proc.pid)  # now, while the PID surely is the robot's (it is not reaped yet)
         wake = threading.Event()
-        # The heartbeat worker sends In Progress at once, while the robot's interpreter boots and the
-        # running state is made durable; the Orchestrator still sees 8 before any Working heartbeat or
-        # final status.
-        with HeartbeatWorker(cfg, orch, identity, job, wake) as heartbeats:
+
+        def save_running() -> None:
             try:
                 store.save_running(running_state(job, root, files.folder))
             except OSError as e:  # the earlier, non-durable write still serves crash recovery
                 logger.error("Job %s: cannot write %s (%s); the robot keeps running", job.guid, store.running,
                              describe_os_error(e))
+
+        # The heartbeat worker makes the running state durable, then sends In Progress, while the robot
+        # starts; the Orchestrator still sees 8 before any Working heartbeat or final status.
+        with HeartbeatWorker(cfg, orch, identity, job, wake, save_running) as heartbeats:
             store.settle_journal()  # the previous job's delivered status; its running state is overwritten
-            write_bootstrap_bytecode(cfg)  # once per run: for the next robots
             with contextlib.suppress(OSError):
                 prune_job_folders(files.folder, cfg.keep_jobs)
             job_deadline = time.monotonic() + cfg.job_timeout if cfg.job_timeout else None
@@ -4383,7 +4430,7 @@ def supervised_job(end: JobEnd, identity: Identity, job: ConsumedJob, job_object
                 shipper.add("info", f"Job started: robot script {job.name!r} on machine {identity.machine}, user "
                                     f"{identity.user or '?'}, pid {proc.pid}")
                 shipper.start()
-                status, reason, hung = supervise_robot(cfg, job, proc, files, heartbeats, job_deadline)
+                status, reason, hung = supervise_robot(cfg, proc, files, heartbeats, job_deadline, starter=starter)
                 if hung or status == JOB_STATUS_FAILED:  # before the kill: where it was, what was on the screen
                     collect_evidence(cfg, job, proc, root, files, shipper, stack=hung)
             shipper.hold()  # log traffic waits until the final status is out
@@ -4811,11 +4858,16 @@ def run(cfg: Config, once: bool) -> tuple[int, bool]:
                     job_logs = None
                 continue
             pause_before_heartbeat = 0.0
+            # The next robot's interpreter boots during this job's robot, if the run goes on and the
+            # server answers (none is held while a final status waits for the server: it may be a while).
+            starter.ahead = not once and store.journal_delivered
             # steps 3 and 4; the last job's flush goes on until this job's robot is spawned
             job_logs = run_job(cfg, orch, identity, store, job, starter, job_logs)
             jobs_done += 1
-            if store.journal_delivered and not once:  # the server answers and the run goes on
-                starter.start_spare()  # the next robot's interpreter boots during the Ready heartbeat
+            if store.journal_delivered and not once:
+                starter.start_spare()  # unless one is booted: the next robot's boots during the Ready heartbeat
+            else:
+                starter.discard()
     except RobotRefused as e:
         logger.error("%s", e)
         return EXIT_ROBOT_NOT_FOUND, True
