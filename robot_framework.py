@@ -4128,14 +4128,13 @@ class HeartbeatWorker:
             logger.warning("Job %s: the heartbeat thread did not end within %g s", self.job.guid, WORKER_JOIN_TIMEOUT)
 
     def _run(self) -> None:
-        try:
+        for step in (self.first, self._report_in_progress):
             try:
-                self.first()
+                step()
+            except Exception:  # a bug here must not go unseen, nor end the heartbeats
+                logger.exception("Job %s: %s failed", self.job.guid, step.__name__)
             finally:
                 self._first_done.set()
-            self._report_in_progress()
-        except Exception:  # a bug here must not go unseen, nor end the heartbeats
-            logger.exception("Job %s: reporting In Progress failed", self.job.guid)
         while True:
             self._asked.wait()
             self._asked.clear()
