@@ -91,6 +91,13 @@ class Request:
     cookie: str = ""  # the Cookie header, if the client sent one
 
 
+class _Server(ThreadingHTTPServer):
+    # A real server's listen backlog (IIS, Kestrel: hundreds). socketserver's default, 5, overflows when
+    # fifty frameworks connect at once (the benchmark's terminal-server row): the kernel drops the
+    # handshakes it cannot queue, and a client then sees its connection reset.
+    request_queue_size = 128
+
+
 class Emulator:
     def __init__(self, robot_guid: Optional[str] = None, port: int = 0, tls: Optional[ssl.SSLContext] = None):
         self.robot_guid = robot_guid or str(uuid.uuid4())
@@ -125,7 +132,7 @@ class Emulator:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> Emulator:
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
+        server = _Server(("127.0.0.1", self.port), _Handler)
         server.daemon_threads = True
         server.emulator = self  # type: ignore[attr-defined]
         if self.tls:
