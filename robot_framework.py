@@ -3752,9 +3752,7 @@ class RobotStarter:
         proc, self.spare = self.spare_started(), None
         if proc is not None:
             logger.debug("Spare interpreter pid %d let go: the job runs on", proc.pid)
-            with contextlib.suppress(OSError):
-                if proc.stdin is not None:
-                    proc.stdin.close()
+            self._end(proc, wait=False)
             self._leaving = proc
 
     def hand_over(self, args: list[str], cwd: str, output: str, env: dict[str, str]) -> Optional[subprocess.Popen]:
@@ -3796,13 +3794,16 @@ class RobotStarter:
         self._leaving = None
 
     @staticmethod
-    def _end(proc: subprocess.Popen) -> None:
+    def _end(proc: subprocess.Popen, wait: bool = True) -> None:
         """The end of its stdin ends a spare that is booting or waiting (the bootstrap exits at once); killed
         only if it does not end within SPARE_END_WAIT. (Killed in the middle of its start-up, a console
-        process leaves Wine's conhost.exe running for ever: the Windows lane saw it.)"""
+        process leaves Wine's conhost.exe running for ever: the Windows lane saw it.) wait=False: its stdin
+        closed, nothing waited for (a later _end reaps it)."""
         with contextlib.suppress(OSError):
             if proc.stdin is not None:
                 proc.stdin.close()
+        if not wait:
+            return
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=SPARE_END_WAIT)
             return
@@ -4128,13 +4129,16 @@ class HeartbeatWorker:
             logger.warning("Job %s: the heartbeat thread did not end within %g s", self.job.guid, WORKER_JOIN_TIMEOUT)
 
     def _run(self) -> None:
-        for step in (self.first, self._report_in_progress):
-            try:
-                step()
-            except Exception:  # a bug here must not go unseen, nor end the heartbeats
-                logger.exception("Job %s: %s failed", self.job.guid, step.__name__)
-            finally:
-                self._first_done.set()
+        try:
+            self.first()
+        except Exception:  # a bug here must not go unseen, nor keep In Progress from going out
+            logger.exception("Job %s: saving the running state failed", self.job.guid)
+        finally:
+            self._first_done.set()
+        try:
+            self._report_in_progress()
+        except Exception:  # a bug here must not go unseen, nor end the heartbeats
+            logger.exception("Job %s: reporting In Progress failed", self.job.guid)
         while True:
             self._asked.wait()
             self._asked.clear()

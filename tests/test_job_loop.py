@@ -169,11 +169,9 @@ def test_robots_start_in_an_interpreter_started_ahead_of_their_job_as_if_started
     # one per job, and one started with the last robot, unused: the Ready heartbeat found no job (one more
     # where a job outlasted SPARE_DURING_JOB on a slow machine: its spare was let go)
     assert len(spares) == 3 + world.log_text().count("let go: the job runs on")
-    robots = []
     for job in jobs:
         assert job.history == [IN_PROGRESS, SUCCESS]
         seen = json.loads((world.out / f"as_started-{job.guid}.json").read_text(encoding="utf-8"))
-        robots.append(seen["pid"])
         assert seen["pid"] in spares
         assert os.path.basename(seen["argv"][0]) == "as_started.py" and job.guid in seen["argv"][1]
         assert len(seen["argv"]) == 2 and os.path.samefile(seen["cwd"], TEST_ROBOTS)
