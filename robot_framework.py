@@ -3737,6 +3737,7 @@ class RobotStarter:
         if proc is None:
             with open(files.output, "ab") as output:  # a file, not a pipe: a chatty robot can never block
                 proc = self._popen(args, cwd, env, output)
+        self.spare_until = None  # this job's: none left from a job before
         if self.ahead:  # the next job's interpreter boots while this robot works
             write_bootstrap_bytecode(self.cfg)  # once per run: the next robots start from it
             self.start_spare()
